@@ -1,0 +1,33 @@
+/**
+ * @module `AuthData`: who the caller is, as the decorators and handlers see it.
+ * The shape is the JSON the seed's `/get_user/` returns: `{ identifier, scope, extra }`.
+ */
+
+/** The authenticated caller. */
+export interface AuthData {
+  /** The subject (`sub` claim). */
+  identifier: string;
+  /** The `scope` claim as a list (array claims and space-delimited strings both); null when absent. */
+  scope: string[] | null;
+  /** Every other claim (exp, iat, jti, and the caller's own), without webtool's internal ones. */
+  extra: Record<string, unknown>;
+}
+
+/** Claims webtool adds for its own bookkeeping; never shown in `AuthData.extra`. */
+export const INTERNAL_CLAIMS: readonly string[] = ['token_type', 'fid'];
+
+/** Normalises a `scope` claim: arrays keep their string members, strings split on spaces (RFC 8693 §4.2). */
+export function parseScope(value: unknown): string[] | null {
+  if (Array.isArray(value)) return value.filter((s): s is string => typeof s === 'string' && s.length > 0);
+  if (typeof value === 'string') return value.split(' ').filter(Boolean);
+  return null;
+}
+
+/** Builds `AuthData` from a verified token payload. */
+export function toAuthData(payload: { sub: string } & Record<string, unknown>): AuthData {
+  const extra: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(payload)) {
+    if (name !== 'sub' && name !== 'scope' && !INTERNAL_CLAIMS.includes(name)) extra[name] = value;
+  }
+  return { identifier: payload.sub, scope: parseScope(payload.scope), extra };
+}

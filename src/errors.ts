@@ -1,0 +1,127 @@
+/**
+ * @module The one errors module: `WebtoolError` and its subclasses, each with a stable `code`.
+ * `toJSON()` emits only RFC 9457 problem fields, so a serialiser (routing-controllers' error
+ * handler, `JSON.stringify`) can never leak a token, a key or a lower-level error kept in `cause`.
+ */
+
+/** Problem details as sent on the wire (RFC 9457). */
+export interface ProblemDetails {
+  type: string;
+  title: string;
+  status: number;
+  detail?: string;
+  code: string;
+  [extension: string]: unknown;
+}
+
+/** Base class of every error webtool throws. `code` is stable across versions; match on it. */
+export class WebtoolError extends Error {
+  /** Stable machine-readable code, `ERR_WT_*`. */
+  readonly code: string = 'ERR_WT_GENERIC';
+  /** HTTP status this error maps to when it reaches a response. */
+  readonly status: number = 500;
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+
+  /** Problem details without `cause` or any other field: safe to send. */
+  toJSON(): ProblemDetails {
+    const status = this.status;
+    return {
+      type: 'about:blank',
+      title: this.status >= 500 ? 'Internal Server Error' : this.message,
+      status,
+      code: this.code,
+    };
+  }
+}
+
+/** An option passed to a constructor or factory is missing or wrong; thrown at startup. */
+export class InvalidOptionError extends WebtoolError {
+  override readonly code = 'ERR_WT_INVALID_OPTION';
+  /** @param option the option's name as the caller wrote it, e.g. `"secretKey"`. */
+  constructor(readonly option: string, message: string, options?: { cause?: unknown }) {
+    super(`${option}: ${message}`, options);
+  }
+}
+
+/** The cache (Redis) did not answer, or answered with a connection error, within the bound. */
+export class CacheUnavailableError extends WebtoolError {
+  override readonly code = 'ERR_WT_CACHE_UNAVAILABLE';
+  override readonly status = 503;
+  override toJSON(): ProblemDetails {
+    return { type: 'about:blank', title: 'Service Unavailable', status: 503, code: this.code };
+  }
+}
+
+/** A lock could not be acquired within `timeoutMs`. */
+export class LockTimeoutError extends WebtoolError {
+  override readonly code = 'ERR_WT_LOCK_TIMEOUT';
+  override readonly status = 503;
+}
+
+/** A key is malformed, of an unsupported type, or does not match the requested algorithm. */
+export class InvalidKeyError extends WebtoolError {
+  override readonly code: string = 'ERR_WT_INVALID_KEY';
+}
+
+/** A symmetric secret is shorter than 32 bytes and the caller did not opt in to weak keys. */
+export class WeakKeyError extends InvalidKeyError {
+  override readonly code = 'ERR_WT_WEAK_KEY';
+}
+
+/** An encrypted PEM was given without a password, or with the wrong one. */
+export class KeyPasswordError extends InvalidKeyError {
+  override readonly code = 'ERR_WT_KEY_PASSWORD';
+}
+
+/** `save` would overwrite an existing key file. */
+export class KeyFileExistsError extends WebtoolError {
+  override readonly code = 'ERR_WT_KEY_FILE_EXISTS';
+}
+
+/** Claims given to `createToken`/`updateToken` are invalid (no string `sub`, or the claims class rejected them). */
+export class InvalidClaimsError extends WebtoolError {
+  override readonly code = 'ERR_WT_INVALID_CLAIMS';
+  override readonly status = 400;
+}
+
+/** No valid credential: answered with 401 and `WWW-Authenticate: Bearer`. */
+export class UnauthorizedError extends WebtoolError {
+  override readonly code = 'ERR_WT_UNAUTHORIZED';
+  override readonly status = 401;
+  constructor(message = 'Unauthorized', options?: { cause?: unknown }) {
+    super(message, options);
+  }
+  override toJSON(): ProblemDetails {
+    return { type: 'about:blank', title: 'Unauthorized', status: 401, detail: this.message, code: this.code };
+  }
+}
+
+/** Authenticated, but lacking a required scope: answered with 403. */
+export class ForbiddenError extends WebtoolError {
+  override readonly code = 'ERR_WT_FORBIDDEN';
+  override readonly status = 403;
+  constructor(message = 'Forbidden', options?: { cause?: unknown }) {
+    super(message, options);
+  }
+  override toJSON(): ProblemDetails {
+    return { type: 'about:blank', title: 'Forbidden', status: 403, detail: this.message, code: this.code };
+  }
+}
+
+/** The rate-limit store is down and the failure policy is `closed`: answered with 503. */
+export class StoreUnavailableError extends WebtoolError {
+  override readonly code = 'ERR_WT_STORE_UNAVAILABLE';
+  override readonly status = 503;
+  override toJSON(): ProblemDetails {
+    return { type: 'about:blank', title: 'Service Unavailable', status: 503, detail: 'rate-limit store unavailable', code: this.code };
+  }
+}
+
+/** Webtool was wired wrongly at run time (e.g. a route limiter with no global `limitMiddleware`). */
+export class ConfigurationError extends WebtoolError {
+  override readonly code = 'ERR_WT_CONFIGURATION';
+}

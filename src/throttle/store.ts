@@ -1,0 +1,54 @@
+/**
+ * @module The rate-limit store interface. One `consume` call decides every rule of a request
+ * atomically: either all rules admit it and all count it, or it is denied and none counts it.
+ */
+
+/** `sliding-log`: exact, one entry per admitted request. `gcra`: O(1) memory (one number per identity and rule). */
+export type Algorithm = 'sliding-log' | 'gcra';
+
+/** One rule applied to one identity, ready for the store. */
+export interface ConsumeRule {
+  /** Full storage key (already namespaced by identity and rule). */
+  key: string;
+  /** Requests (cost units) allowed per window. */
+  limit: number;
+  windowMs: number;
+  /** Units this request spends. @default 1 */
+  cost: number;
+  algorithm: Algorithm;
+}
+
+/** What the store decided for one rule. */
+export interface RuleOutcome {
+  key: string;
+  limit: number;
+  windowMs: number;
+  /** Whether this rule alone would admit the request. */
+  allowed: boolean;
+  /** Units left in the window after this request (0 when denied). */
+  remaining: number;
+  /** Milliseconds until the window is entirely free again (quota fully restored). */
+  resetMs: number;
+  /** Milliseconds until a request of this cost would be admitted by this rule; 0 when allowed. */
+  retryAfterMs: number;
+}
+
+/**
+ * The outcome of one request. `limited` is a decision, not an error; `unavailable` means the store
+ * could not decide (only surfaced by the fail-closed policy).
+ */
+export interface Decision {
+  status: 'allowed' | 'limited' | 'unavailable';
+  rules: RuleOutcome[];
+  /** True when a failure policy decided instead of the primary store (fail-open or memory fallback). */
+  degraded?: boolean;
+}
+
+/** A rate-limit store. `consume` must be atomic across all `rules`. */
+export interface RateLimitStore {
+  /** @throws StoreUnavailableError when the backing service fails or does not answer in time. */
+  consume(rules: readonly ConsumeRule[]): Promise<Decision>;
+  /** Forgets one key (admin / tests). */
+  reset?(key: string): Promise<void>;
+  close?(): Promise<void>;
+}
