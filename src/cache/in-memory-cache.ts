@@ -1,0 +1,107 @@
+/**
+ * @module `InMemoryCache`: the embedded default, so examples and tests run with no server.
+ * One process only — do not use it in production where several processes must agree.
+ * Memory stays bounded: expired entries are dropped on read and by one unref'd sweep timer
+ * (no timer per key), and past `maxEntries` the least recently written entry is evicted.
+ */
+import { InvalidOptionError } from '../errors';
+import type { Cache, Lock, LockOptions, SetOptions } from './cache';
+import { acquireLock } from './lock';
+import { expiresAt, parseSetOptions } from './set-options';
+
+/** Options of `InMemoryCache`. */
+export interface InMemoryCacheOptions {
+  /** Entries kept at most; the least recently written is evicted beyond it. @default 100000 */
+  maxEntries?: number;
+  /** How often expired entries are swept. @default 10000 */
+  sweepIntervalMs?: number;
+  /** Clock, for tests. @default Date.now */
+  now?: () => number;
+}
+
+interface Entry {
+  value: string;
+  expiresAt: number;
+}
+
+/**
+ * A `Cache` in this process's memory.
+ * @example const cache = new InMemoryCache({ maxEntries: 10_000 })
+ */
+export class InMemoryCache implements Cache {
+  readonly maxEntries: number;
+  private readonly entries = new Map<string, Entry>();
+  private readonly now: () => number;
+  private timer?: NodeJS.Timeout;
+
+  constructor(options: InMemoryCacheOptions = {}) {
+    const { maxEntries = 100_000, sweepIntervalMs = 10_000, now = Date.now } = options;
+    if (!Number.isInteger(maxEntries) || maxEntries < 1) throw new InvalidOptionError('maxEntries', 'must be a positive integer');
+    if (!Number.isFinite(sweepIntervalMs) || sweepIntervalMs <= 0) throw new InvalidOptionError('sweepIntervalMs', 'must be a positive number');
+    this.maxEntries = maxEntries;
+    this.now = now;
+    this.timer = setInterval(() => this.sweep(), sweepIntervalMs);
+    this.timer.unref();
+  }
+
+  /** Entries held, expired ones not yet swept included. */
+  get size(): number {
+    return this.entries.size;
+  }
+
+  async get(key: string): Promise<string | null> {
+    return this.live(key)?.value ?? null;
+  }
+
+  async set(key: string, value: string, options?: SetOptions): Promise<boolean> {
+    const { expiry, nx } = parseSetOptions(options);
+    if (nx && this.live(key)) return false;
+    this.write(key, { value: String(value), expiresAt: expiresAt(expiry, this.now()) });
+    return true;
+  }
+
+  async delete(key: string): Promise<boolean> {
+    return this.live(key) !== undefined && this.entries.delete(key);
+  }
+
+  lock(key: string, options?: LockOptions): Promise<Lock> {
+    return acquireLock(
+      key,
+      options,
+      async (token, ttlMs) => this.set(key, token, { px: ttlMs, nx: true }),
+      async (token) => this.live(key)?.value === token && this.entries.delete(key),
+    );
+  }
+
+  /** Drops every expired entry. Runs on the timer; callable by tests. */
+  sweep(): void {
+    const now = this.now();
+    for (const [key, entry] of this.entries) if (entry.expiresAt <= now) this.entries.delete(key);
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    this.entries.clear();
+  }
+
+  private live(key: string): Entry | undefined {
+    const entry = this.entries.get(key);
+    if (entry && entry.expiresAt <= this.now()) {
+      this.entries.delete(key);
+      return undefined;
+    }
+    return entry;
+  }
+
+  private write(key: string, entry: Entry): void {
+    // Delete first so the key moves to the end of the Map's insertion order: the front is then
+    // always the least recently written entry, evicted in O(1).
+    this.entries.delete(key);
+    this.entries.set(key, entry);
+    if (this.entries.size > this.maxEntries) {
+      const oldest = this.entries.keys().next().value as string;
+      this.entries.delete(oldest);
+    }
+  }
+}
