@@ -26,6 +26,11 @@ export class WebtoolError extends Error {
     this.name = new.target.name;
   }
 
+  /** The status under the name routing-controllers' error handler reads. */
+  get httpCode(): number {
+    return this.status;
+  }
+
   /** Problem details without `cause` or any other field: safe to send. */
   toJSON(): ProblemDetails {
     const status = this.status;

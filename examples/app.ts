@@ -1,0 +1,88 @@
+/**
+ * The seed's FastAPI integration, ported to routing-controllers: GET /token/ issues a pair,
+ * GET /get_user/ returns the caller's AuthData, /api/1/ /api/2/ /api/3/ are limited.
+ * `npm start` runs it on the embedded InMemoryCache, or on Redis when REDIS_URL is set.
+ */
+import 'reflect-metadata';
+import express from 'express';
+import { Get, JsonController, useExpressServer } from 'routing-controllers';
+import {
+  AnnoSessionBackend,
+  CurrentAuth,
+  InMemoryCache,
+  JWTBackend,
+  JWTService,
+  Limiter,
+  RedisCache,
+  RedisJWTService,
+  authorizationChecker,
+  currentUserChecker,
+  limitMiddleware,
+  makeEdKey,
+  type AuthData,
+  type Cache,
+} from '../src';
+
+let jwtService: JWTService;
+
+@JsonController()
+class ApiController {
+  @Get('/token/')
+  async getToken() {
+    return jwtService.createToken({ sub: '123' });
+  }
+
+  @Get('/get_user/')
+  authInfo(@CurrentAuth({ required: true }) auth: AuthData) {
+    return auth;
+  }
+
+  @Get('/api/1/')
+  @Limiter(10, 10)
+  resource1() {
+    return { status: 'success' };
+  }
+
+  @Get('/api/2/')
+  @Limiter(10, 10, ['anno'])
+  resource2() {
+    return { status: 'success' };
+  }
+
+  @Get('/api/3/')
+  @Limiter(10, 10, ['user'])
+  resource3() {
+    return { status: 'success' };
+  }
+}
+
+/** Builds the app; `close()` releases the cache and the token service. */
+export function createApp(options: { redisUrl?: string; keyPrefix?: string; secure?: boolean } = {}) {
+  const cache: Cache = options.redisUrl ? new RedisCache(options.redisUrl, { keyPrefix: options.keyPrefix }) : new InMemoryCache();
+  jwtService = cache instanceof RedisCache
+    ? new RedisJWTService(cache, { secretKey: makeEdKey() })
+    : new JWTService(cache, { secretKey: makeEdKey() });
+
+  const app = express();
+  app.use(
+    limitMiddleware({
+      cache,
+      authBackend: new JWTBackend(jwtService),
+      // Secure cookies need HTTPS; this example also serves plain HTTP on localhost.
+      annoBackend: new AnnoSessionBackend({ secure: options.secure ?? false, secret: process.env.SESSION_SECRET }),
+    }),
+  );
+  useExpressServer(app, { controllers: [ApiController], authorizationChecker, currentUserChecker });
+
+  const close = async () => {
+    await jwtService.close();
+    await cache.close();
+  };
+  return { app, close };
+}
+
+if (require.main === module) {
+  const { app } = createApp({ redisUrl: process.env.REDIS_URL });
+  const port = Number(process.env.PORT ?? 8000);
+  app.listen(port, '127.0.0.1', () => console.log(`webtool example on http://127.0.0.1:${port}`));
+}

@@ -1,0 +1,89 @@
+import { expect } from 'chai';
+import Redis from 'ioredis';
+import { RedisCache } from '../../src/cache/redis-cache';
+import { StoreUnavailableError } from '../../src/errors';
+import { RedisStore } from '../../src/throttle/redis-store';
+import { createRule, ruleKey } from '../../src/throttle/rule';
+import { redisUrl, startPrivateRedis, uniquePrefix, deletePrefix } from '../support/redis';
+import { storeContract } from './store.contract';
+
+storeContract('RedisStore', async () => {
+  const client = new Redis(await redisUrl());
+  const prefix = uniquePrefix('store');
+  return {
+    store: new RedisStore(client),
+    prefix,
+    close: async () => {
+      await deletePrefix(client, prefix);
+      await client.quit();
+    },
+  };
+});
+
+describe('RedisStore', () => {
+  it('sends exactly one Redis command per decision, whatever the number of rules', async function () {
+    this.timeout(15_000);
+    const server = await startPrivateRedis();
+    const client = new Redis(server.url);
+    try {
+      const store = new RedisStore(client);
+      const rules = [1, 2, 3].map((n) => ({ key: `{id}:r${n}`, limit: 100, windowMs: 60_000, cost: 1, algorithm: n === 2 ? ('gcra' as const) : ('sliding-log' as const) }));
+      await store.consume(rules); // loads the script (EVALSHA → NOSCRIPT → EVAL)
+      await client.config('RESETSTAT');
+      for (let i = 0; i < 20; i++) await store.consume(rules);
+      const stats = await client.info('commandstats');
+      const calls = [...stats.matchAll(/cmdstat_(\w+):calls=(\d+)/g)].filter(([, cmd]) => !['config', 'info'].includes(cmd));
+      const total = calls.reduce((n, [, , c]) => n + Number(c), 0);
+      // every command counted is either EVALSHA itself or a command run inside the script
+      const evalsha = Number(calls.find(([, cmd]) => cmd === 'evalsha')?.[2] ?? 0);
+      expect(evalsha).to.equal(20);
+      expect(total - evalsha).to.be.greaterThan(0); // the script's own calls, not round trips
+    } finally {
+      await client.quit();
+      await server.stop();
+    }
+  });
+
+  it('keeps a GCRA counter within 140 bytes of Redis memory per identity and rule', async () => {
+    const client = new Redis(await redisUrl());
+    const prefix = uniquePrefix('mem');
+    const rule = createRule(1000, 60, [], { algorithm: 'gcra' });
+    const key = ruleKey(`${prefix}`, 'u:user-12345', 'ApiController.resource3', rule);
+    await new RedisStore(client).consume([{ key, limit: 1000, windowMs: 60_000, cost: 1, algorithm: 'gcra' }]);
+    const bytes = Number(await client.call('MEMORY', 'USAGE', key));
+    console.log(`      (gcra key ${key.length} chars: ${bytes} bytes)`);
+    expect(bytes).to.be.greaterThan(0).and.at.most(140);
+    await deletePrefix(client, prefix);
+    await client.quit();
+  });
+
+  it('fails at once with StoreUnavailableError while Redis is down, and answers again after', async function () {
+    this.timeout(15_000);
+    const server = await startPrivateRedis();
+    const cache = new RedisCache(server.url, { logger: { warn: () => {} } });
+    const store = new RedisStore(cache, { timeoutMs: 100 });
+    const rule = { key: '{a}:x', limit: 5, windowMs: 10_000, cost: 1, algorithm: 'sliding-log' as const };
+    try {
+      expect((await store.consume([rule])).status).to.equal('allowed');
+      await server.kill();
+      for (let i = 0; i < 5; i++) {
+        const started = Date.now();
+        const err = await store.consume([rule]).then(() => null, (e: unknown) => e);
+        expect(err).to.be.instanceOf(StoreUnavailableError);
+        expect((err as StoreUnavailableError).code).to.equal('ERR_WT_STORE_UNAVAILABLE');
+        expect(Date.now() - started).to.be.lessThan(500);
+      }
+      await server.start();
+      const deadline = Date.now() + 5000;
+      let status = 'down';
+      while (status !== 'allowed' && Date.now() < deadline) {
+        status = await store.consume([rule]).then((d) => d.status, () => 'down');
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      expect(status).to.equal('allowed');
+    } finally {
+      await cache.close();
+      await server.stop();
+    }
+  });
+});

@@ -1,0 +1,28 @@
+/**
+ * @module `authorizationChecker` and `currentUserChecker` for `useExpressServer(app, { … })`, reading
+ * the identity `limitMiddleware` already resolved — never verifying a token again.
+ * `@Authorized()` answers 401 to callers without a valid credential (anonymous included; plain
+ * routing-controllers answers 403 there) and 403 only to authenticated callers lacking a scope.
+ */
+import type { Action } from 'routing-controllers';
+import type { Request, Response } from 'express';
+import type { AuthData } from '../auth/auth-data';
+import { ForbiddenError } from '../errors';
+import { unauthorized } from './unauthorized';
+
+/**
+ * True when the caller is authenticated and its scope holds every role.
+ * @throws UnauthorizedError (401) for anonymous callers, ForbiddenError (403) for a missing scope
+ */
+export function authorizationChecker(action: Action, roles: string[]): boolean {
+  const req = action.request as Request;
+  if (!req.auth) throw unauthorized(req, action.response as Response);
+  const missing = roles.filter((role) => !req.auth!.scope?.includes(role));
+  if (missing.length) throw new ForbiddenError(`Missing scope: ${missing.join(', ')}`);
+  return true;
+}
+
+/** The caller's `AuthData` for `@CurrentUser()`, undefined when anonymous. */
+export function currentUserChecker(action: Action): AuthData | undefined {
+  return (action.request as Request).auth;
+}

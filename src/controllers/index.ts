@@ -1,0 +1,5 @@
+/** @module webtool/controllers: routing-controllers decorators and checkers. */
+import '../express-request';
+export { Limiter, getLimiterRules } from './limiter';
+export { CurrentAuth } from './current-auth';
+export { authorizationChecker, currentUserChecker } from './checkers';

@@ -1,0 +1,52 @@
+/**
+ * @module Per-request state the global middleware hands to the limiters: who is counted, and the
+ * configuration to count with. Module-private (a WeakMap), so nothing on `req` can be forged.
+ */
+import type { Request, Response, NextFunction } from 'express';
+import type { IdentityKind } from '../auth/backends/backend';
+import type { Logger } from '../cache/redis-cache';
+import type { NamedOutcome, HeaderOptions } from './headers';
+import type { RequestFn } from './rule';
+import type { Decision, RateLimitStore } from './store';
+
+/** What a custom deny handler is told. */
+export interface LimitInfo {
+  /** The violated rules. */
+  violated: NamedOutcome[];
+  /** All decided rules. */
+  rules: NamedOutcome[];
+  retryAfterSeconds: number;
+  decision: Decision;
+}
+
+/** Answers a limited request instead of the default 429 problem response. */
+export type LimitHandler = (req: Request, res: Response, next: NextFunction, info: LimitInfo) => void;
+
+/** The parsed global configuration. */
+export interface LimitEngine extends Required<HeaderOptions> {
+  store: RateLimitStore;
+  keyPrefix: string;
+  handler?: LimitHandler;
+  skip?: RequestFn<boolean>;
+  logger: Logger;
+}
+
+/** The caller as the limiter counts it. */
+export interface RequestContext {
+  kind: IdentityKind;
+  /** `u:<sub>` for users, `a:<session or ip>` for anonymous callers: separate namespaces. */
+  identityKey: string;
+  scope: string[] | null;
+  engine: LimitEngine;
+}
+
+const contexts = new WeakMap<Request, RequestContext>();
+
+export function setContext(req: Request, context: RequestContext): void {
+  contexts.set(req, context);
+}
+
+/** The context `limitMiddleware` recorded for `req`, if it ran. */
+export function getContext(req: Request): RequestContext | undefined {
+  return contexts.get(req);
+}

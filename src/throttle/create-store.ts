@@ -1,0 +1,31 @@
+/** @module Picks the rate-limit store for a cache: Redis with a failure policy, or memory. */
+import type { Cache } from '../cache/cache';
+import type { Logger } from '../cache/redis-cache';
+import { RedisCache } from '../cache/redis-cache';
+import { ResilientStore, type FailurePolicy } from './failure-policy';
+import { MemoryStore } from './memory-store';
+import { RedisStore } from './redis-store';
+import type { RateLimitStore } from './store';
+
+/** Options of `createStore`. */
+export interface CreateStoreOptions {
+  /** @default 'memory' */
+  onFailure?: FailurePolicy;
+  /** @default 100 */
+  timeoutMs?: number;
+  logger?: Logger;
+}
+
+// One memory store per cache object, so every middleware on the same cache shares its counts.
+const memoryStores = new WeakMap<Cache, MemoryStore>();
+
+/** `RedisCache` → Lua store behind the failure policy; any other cache → its shared `MemoryStore`. */
+export function createStore(cache: Cache, { onFailure = 'memory', timeoutMs = 100, logger }: CreateStoreOptions = {}): RateLimitStore {
+  if (cache instanceof RedisCache) return new ResilientStore(new RedisStore(cache, { timeoutMs }), { onFailure, logger });
+  let store = memoryStores.get(cache);
+  if (!store) {
+    store = new MemoryStore();
+    memoryStores.set(cache, store);
+  }
+  return store;
+}

@@ -1,0 +1,117 @@
+/**
+ * @module Rate-limit rules: validated once when declared, then matched and keyed per request.
+ * A rule's identity includes its limit, window, methods, scopes, algorithm and key, so two stacked
+ * rules never collapse into one counter (the Python original's key omitted the limit).
+ */
+import { createHash } from 'node:crypto';
+import type { Request } from 'express';
+import { InvalidOptionError } from '../errors';
+import { redisKey } from '../utils/redis-key';
+import type { Algorithm } from './store';
+
+/** A value computed from the request. */
+export type RequestFn<T> = (req: Request) => T | Promise<T>;
+
+/** Options of a rule beyond limit, window and scopes. */
+export interface LimitOptions {
+  /** HTTP methods the rule counts (case-insensitive); all when absent. */
+  method?: string | string[];
+  /** Budget name: rules with the same key share a counter across routes. @default the route */
+  key?: string;
+  /** @default 'sliding-log' */
+  algorithm?: Algorithm;
+  /** Units one request spends: a non-negative integer or a function of the request. @default 1 */
+  cost?: number | RequestFn<number>;
+  /** Return true to exempt a request from this rule (an allow-list). */
+  skip?: RequestFn<boolean>;
+}
+
+/** A validated rule. */
+export interface Rule {
+  readonly maxRequests: number | RequestFn<number>;
+  readonly windowMs: number;
+  readonly scopes: readonly string[];
+  readonly methods: readonly string[] | null;
+  readonly algorithm: Algorithm;
+  readonly cost: number | RequestFn<number>;
+  readonly skip?: RequestFn<boolean>;
+  readonly key?: string;
+  /** Stable identity of the rule's parameters. */
+  readonly id: string;
+}
+
+/** Who is asking, as far as rules care. */
+export interface RuleSubject {
+  kind: 'user' | 'anno';
+  scope: readonly string[] | null;
+}
+
+const ALGORITHMS: readonly Algorithm[] = ['sliding-log', 'gcra'];
+const METHOD = /^[A-Za-z]+$/;
+
+function fail(option: string, message: string): never {
+  throw new InvalidOptionError(option, message);
+}
+
+/**
+ * Declares a rule: at most `maxRequests` per `intervalSeconds`.
+ * Scopes: "user" = authenticated callers only, "anno" = anonymous only, neither or both = everyone;
+ * any other string = authenticated callers whose scope contains it (all such strings, when several).
+ * @throws InvalidOptionError naming the option
+ * @example createRule(10, 10, ['user'], { method: 'POST' })
+ */
+export function createRule(maxRequests: number | RequestFn<number>, intervalSeconds: number, scopes: string[] = [], options: LimitOptions = {}): Rule {
+  if (typeof maxRequests !== 'function' && (!Number.isInteger(maxRequests) || maxRequests < 1)) {
+    fail('maxRequests', 'must be a positive integer or a function of the request');
+  }
+  if (typeof intervalSeconds !== 'number' || !Number.isFinite(intervalSeconds) || intervalSeconds <= 0) {
+    fail('intervalSeconds', 'must be a positive number of seconds');
+  }
+  if (!Array.isArray(scopes) || !scopes.every((s) => typeof s === 'string' && s.length > 0)) {
+    fail('scopes', 'must be an array of non-empty strings');
+  }
+  const { method, key, algorithm = 'sliding-log', cost = 1, skip } = options;
+  const methods = method === undefined ? null : (Array.isArray(method) ? method : [method]).map((m) => {
+    if (typeof m !== 'string' || !METHOD.test(m)) fail('method', `"${String(m)}" is not an HTTP method`);
+    return m.toUpperCase();
+  });
+  if (!ALGORITHMS.includes(algorithm)) fail('algorithm', `must be one of ${ALGORITHMS.join(', ')}`);
+  if (typeof cost !== 'function' && (!Number.isInteger(cost) || cost < 0)) fail('cost', 'must be a non-negative integer or a function');
+  if (skip !== undefined && typeof skip !== 'function') fail('skip', 'must be a function');
+  if (key !== undefined && (typeof key !== 'string' || key.length === 0)) fail('key', 'must be a non-empty string');
+  const windowMs = Math.round(intervalSeconds * 1000);
+  const sortedScopes = [...new Set(scopes)].sort();
+  const limitPart = typeof maxRequests === 'function' ? 'fn' : String(maxRequests);
+  const id = [limitPart, windowMs, methods?.slice().sort().join(',') ?? '*', sortedScopes.join(','), algorithm, key ?? ''].join('/');
+  return Object.freeze({ maxRequests, windowMs, scopes: sortedScopes, methods, algorithm, cost, skip, key, id });
+}
+
+/** Whether `rule` counts a request with this method from this caller. */
+export function ruleApplies(rule: Rule, method: string, subject: RuleSubject): boolean {
+  if (rule.methods && !rule.methods.includes(method.toUpperCase())) return false;
+  const user = rule.scopes.includes('user');
+  const anno = rule.scopes.includes('anno');
+  if (user !== anno && subject.kind !== (user ? 'user' : 'anno')) return false;
+  const required = rule.scopes.filter((s) => s !== 'user' && s !== 'anno');
+  if (required.length === 0) return true;
+  return subject.kind === 'user' && subject.scope !== null && required.every((s) => subject.scope!.includes(s));
+}
+
+/**
+ * The storage key of `rule` for one identity on one route: short (a 10-character hash of route and
+ * rule) so a GCRA counter stays within ~100 bytes of Redis memory, hash-tagged by identity.
+ */
+export function ruleKey(prefix: string, identityKey: string, routeKey: string, rule: Rule): string {
+  const scope = rule.key ?? routeKey;
+  const digest = createHash('sha256').update(`${scope}\n${rule.id}`).digest('base64url').slice(0, 10);
+  return redisKey(prefix, 'rl', identityKey, digest);
+}
+
+/** The policy name shown in headers: "<limit>-in-<window>" plus scopes and methods when present. */
+export function policyName(rule: Rule, limit: number): string {
+  const seconds = rule.windowMs / 1000;
+  const parts = [`${limit}-in-${seconds}s`];
+  if (rule.scopes.length) parts.push(rule.scopes.join('+'));
+  if (rule.methods) parts.push(rule.methods.join('+'));
+  return parts.join('-');
+}
