@@ -71,7 +71,8 @@ export function parseLimitOptions(options: LimitMiddlewareOptions): { engine: Li
   const chain = backends ?? [authBackend, annoBackend === undefined ? new AnnoSessionBackend({ logger }) : annoBackend].filter(isBackend);
   const engine: LimitEngine = {
     store: store ?? createStore(cache, { onFailure: onStoreFailure, timeoutMs: storeTimeoutMs, logger }),
-    keyPrefix: options.keyPrefix ?? 'webtool:',
+    // The cache's own prefix namespaces rate-limit keys too (the store writes through its client).
+    keyPrefix: `${(cache as { keyPrefix?: unknown }).keyPrefix ?? ''}${options.keyPrefix ?? 'webtool:'}`,
     standardHeaders: options.standardHeaders ?? true,
     legacyHeaders: options.legacyHeaders ?? false,
     handler: options.handler,

@@ -103,7 +103,9 @@ export class MemoryStore implements RateLimitStore {
     });
     const allowed = evaluations.every((e) => e.outcome.allowed);
     if (allowed) rules.forEach((rule, i) => this.write(rule.key, evaluations[i].commit()));
-    return { status: allowed ? 'allowed' : 'limited', rules: evaluations.map((e) => e.outcome) };
+    // A denied request spent nothing: rules that would have admitted it keep their full remainder.
+    const outcomes = evaluations.map((e, i) => (allowed || !e.outcome.allowed ? e.outcome : { ...e.outcome, remaining: e.outcome.remaining + rules[i].cost }));
+    return { status: allowed ? 'allowed' : 'limited', rules: outcomes };
   }
 
   async reset(key: string): Promise<void> {

@@ -59,6 +59,15 @@ for i, key in ipairs(KEYS) do
   out[#out + 1] = math.max(0, math.ceil(retry))
 end
 
+if admitted == 0 then
+  -- A denied request spent nothing: rules that would have admitted it keep their full remainder.
+  for i = 1, #KEYS do
+    if out[4 * (i - 1) + 1] == 1 then
+      out[4 * (i - 1) + 2] = out[4 * (i - 1) + 2] + tonumber(ARGV[2 + 4 * (i - 1) + 2])
+    end
+  end
+end
+
 if admitted == 1 then
   for n, c in ipairs(commits) do
     if c[1] == 'g' then
