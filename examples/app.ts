@@ -73,6 +73,11 @@ export function createApp(options: { redisUrl?: string; keyPrefix?: string; secu
     }),
   );
   useExpressServer(app, { controllers: [ApiController], authorizationChecker, currentUserChecker });
+  // routing-controllers answers errors itself, then passes them on; stop them here so Express
+  // does not log a 401 as if it were a crash.
+  app.use((err: unknown, req: express.Request, res: express.Response, next: express.NextFunction) => {
+    if (!res.headersSent) next(err);
+  });
 
   const close = async () => {
     await jwtService.close();

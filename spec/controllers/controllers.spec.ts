@@ -79,6 +79,9 @@ for (const cacheKind of CACHES) {
       app = express();
       app.use(limitMiddleware({ cache, authBackend: new JWTBackend(jwt), annoBackend: new AnnoSessionBackend({ secure: false, secret: 'x'.repeat(32) }) }));
       useExpressServer(app, { controllers: [RcController], authorizationChecker, currentUserChecker, defaultErrorHandler: true });
+      app.use((err: unknown, req: express.Request, res: express.Response, next: express.NextFunction) => {
+        if (!res.headersSent) next(err);
+      });
     });
 
     afterEach(async () => {

@@ -80,3 +80,19 @@ describe('examples/tokens.ts (the seed\'s token example)', () => {
     });
   }
 });
+
+describe('examples/caching.ts and examples/keys.ts', () => {
+  it('caching prints the value, then false for nx on an existing key', async function () {
+    this.timeout(30_000);
+    for (const env of [{ REDIS_URL: '' }, { REDIS_URL: await redisUrl() }]) {
+      const { stdout } = await run(process.execPath, ['-r', 'ts-node/register/transpile-only', join(root, 'examples', 'caching.ts')], { env: { ...process.env, ...env }, cwd: root });
+      expect(stdout.trim().split('\n')).to.deep.equal(['hello', 'false']);
+    }
+  });
+
+  it('keys prints the algorithms the keys pick', async function () {
+    this.timeout(30_000);
+    const { stdout } = await run(process.execPath, ['-r', 'ts-node/register/transpile-only', join(root, 'examples', 'keys.ts')], { cwd: root });
+    expect(stdout.trim().split('\n')).to.deep.equal(['EdDSA', 'HS512', 'EdDSA']);
+  });
+});

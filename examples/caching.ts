@@ -1,0 +1,25 @@
+/**
+ * Caches: the embedded InMemoryCache, RedisCache when REDIS_URL is set, and an owner-token lock.
+ *   npx ts-node --transpile-only examples/caching.ts
+ */
+import { InMemoryCache, RedisCache, type Cache } from '../src';
+
+async function main(): Promise<void> {
+  const cache: Cache = process.env.REDIS_URL ? new RedisCache(process.env.REDIS_URL) : new InMemoryCache();
+
+  await cache.set('greeting', 'hello', { ex: 60 });
+  console.log(await cache.get('greeting')); // 'hello'
+  console.log(await cache.set('greeting', 'again', { nx: true })); // false: it exists
+
+  const lock = await cache.lock('report', { ttlMs: 10_000, timeoutMs: 2_000 });
+  try {
+    // ... only one holder at a time does this
+  } finally {
+    await lock.release(); // only the holder's token can release it
+  }
+
+  await cache.delete('greeting');
+  await cache.close();
+}
+
+void main();
