@@ -1,0 +1,42 @@
+/**
+ * @module A worker process for the exactness suite: an Express app with limitMiddleware +
+ * limiter(100, 60) on a RedisCache. Forked with `-r ts-node/register/transpile-only`; configured
+ * by env (REDIS_URL, KEY_PREFIX, JWT_KEY, SESSION_SECRET); reports its port with `process.send`
+ * and exits when the parent disconnects.
+ */
+import express from 'express';
+import type { AddressInfo } from 'node:net';
+import { RedisCache } from '../../src/cache/redis-cache';
+import { JWTService } from '../../src/auth/jwt-service';
+import { JWTBackend } from '../../src/auth/backends/jwt-backend';
+import { AnnoSessionBackend } from '../../src/auth/backends/anno-session-backend';
+import { limitMiddleware } from '../../src/throttle/limit-middleware';
+import { limiter } from '../../src/throttle/limiter';
+
+const quiet = { warn: () => {} };
+const cache = new RedisCache(process.env.REDIS_URL!, { keyPrefix: process.env.KEY_PREFIX!, logger: quiet });
+const jwt = new JWTService(cache, { secretKey: process.env.JWT_KEY! });
+const app = express();
+app.use(limitMiddleware({
+  cache,
+  authBackend: new JWTBackend(jwt),
+  annoBackend: new AnnoSessionBackend({ secure: false, secret: process.env.SESSION_SECRET! }),
+  // Four processes on two shared cores: the default 100 ms bound is about outages, not this load.
+  storeTimeoutMs: 5000,
+  onStoreFailure: 'closed',
+  logger: quiet,
+}));
+app.get('/hello', (req, res) => res.json({ ok: true }));
+app.get('/limited', limiter(100, 60), (req, res) => res.json({ id: req.auth?.identifier ?? null }));
+app.use((err: Error, req: express.Request, res: express.Response, _next: express.NextFunction) => {
+  res.status(500).json({ error: err.name });
+});
+
+const server = app.listen(0, '127.0.0.1', () => {
+  process.send!({ port: (server.address() as AddressInfo).port });
+});
+process.on('disconnect', () => {
+  server.closeAllConnections();
+  server.close();
+  void jwt.close().then(() => cache.close());
+});
