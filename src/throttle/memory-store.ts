@@ -18,8 +18,9 @@ export interface MemoryStoreOptions {
 }
 
 interface Entry {
-  /** sliding-log: admitted request times, oldest first. */
+  /** sliding-log: admitted request times, oldest first, live from `head` on (no copying per request). */
   log?: number[];
+  head?: number;
   /** gcra: theoretical arrival time. */
   tat?: number;
   expiresAt: number;
@@ -28,28 +29,34 @@ interface Entry {
 type Evaluation = { outcome: RuleOutcome; commit: () => Entry };
 
 function slidingLog(rule: ConsumeRule, entry: Entry | undefined, now: number): Evaluation {
-  const log = (entry?.log ?? []).filter((t) => t > now - rule.windowMs);
-  const allowed = log.length + rule.cost <= rule.limit;
+  const log = entry?.log ?? [];
+  let head = entry?.head ?? 0;
+  while (head < log.length && log[head] <= now - rule.windowMs) head++;
+  const count = log.length - head;
+  const allowed = count + rule.cost <= rule.limit;
   let retryAfterMs = 0;
   if (!allowed) {
-    const drop = log.length + rule.cost - rule.limit;
-    retryAfterMs = rule.cost > rule.limit ? rule.windowMs : log[drop - 1] + rule.windowMs - now;
+    const drop = count + rule.cost - rule.limit;
+    retryAfterMs = rule.cost > rule.limit ? rule.windowMs : log[head + drop - 1] + rule.windowMs - now;
   }
-  const newest = allowed && rule.cost > 0 ? now : log[log.length - 1];
+  const newest = allowed && rule.cost > 0 ? now : count > 0 ? log[log.length - 1] : undefined;
   const outcome: RuleOutcome = {
     key: rule.key,
     limit: rule.limit,
     windowMs: rule.windowMs,
     allowed,
-    remaining: allowed ? rule.limit - log.length - rule.cost : 0,
+    remaining: allowed ? rule.limit - count - rule.cost : 0,
     resetMs: newest === undefined ? 0 : Math.max(0, newest + rule.windowMs - now),
     retryAfterMs: Math.max(0, Math.ceil(retryAfterMs)),
   };
   return {
     outcome,
     commit: () => {
-      for (let i = 0; i < rule.cost; i++) log.push(now);
-      return { log, expiresAt: (log[log.length - 1] ?? now) + rule.windowMs };
+      // Compact once the dead prefix dominates, so memory follows the live count.
+      const live = head > 1024 && head * 2 > log.length ? log.slice(head) : log;
+      const start = live === log ? head : 0;
+      for (let i = 0; i < rule.cost; i++) live.push(now);
+      return { log: live, head: start, expiresAt: (live[live.length - 1] ?? now) + rule.windowMs };
     },
   };
 }

@@ -102,9 +102,21 @@ export function ruleApplies(rule: Rule, method: string, subject: RuleSubject): b
  * rule) so a GCRA counter stays within ~100 bytes of Redis memory, hash-tagged by identity.
  */
 export function ruleKey(prefix: string, identityKey: string, routeKey: string, rule: Rule): string {
-  const scope = rule.key ?? routeKey;
-  const digest = createHash('sha256').update(`${scope}\n${rule.id}`).digest('base64url').slice(0, 10);
-  return redisKey(prefix, 'rl', identityKey, digest);
+  return redisKey(prefix, 'rl', identityKey, ruleDigest(routeKey, rule));
+}
+
+// Digests depend on route and rule only: computed once, not per request.
+const digests = new Map<string, string>();
+
+function ruleDigest(routeKey: string, rule: Rule): string {
+  const scope = `${rule.key ?? routeKey}\n${rule.id}`;
+  let digest = digests.get(scope);
+  if (digest === undefined) {
+    digest = createHash('sha256').update(scope).digest('base64url').slice(0, 10);
+    // Bounded: route keys come from code (route patterns, controller methods), not from requests.
+    if (digests.size < 10_000) digests.set(scope, digest);
+  }
+  return digest;
 }
 
 /** The policy name shown in headers: "<limit>-in-<window>" plus scopes and methods when present. */

@@ -5,7 +5,7 @@
 -- ARGV[2 + 4(i-1)] rule i's limit
 -- ARGV[3 + 4(i-1)] rule i's window (ms)
 -- ARGV[4 + 4(i-1)] rule i's cost
--- ARGV[5 + 4(i-1)] rule i's algorithm: 'l' sliding log (zset of request members) | 'g' GCRA (one number)
+-- ARGV[5 + 4(i-1)] rule i's algorithm: 'l' sliding log (zset of request members) | 'g' GCRA (one integer, µs)
 -- Reply: { admitted (1|0), then per rule: allowed (1|0), remaining, reset ms, retry-after ms }
 -- Time is the Redis server's (TIME), so every process shares one clock.
 local t = redis.call('TIME')
@@ -18,7 +18,9 @@ for i, key in ipairs(KEYS) do
   local allowed, remaining, reset, retry = 0, 0, 0, 0
   if ARGV[base + 3] == 'g' then
     local interval = window / limit
-    local tat = tonumber(redis.call('GET', key) or now)
+    -- Stored as integer microseconds: Redis keeps integers unboxed (smaller than a decimal string).
+    local stored = redis.call('GET', key)
+    local tat = stored and tonumber(stored) / 1000 or now
     if tat < now then tat = now end
     local new_tat = tat + cost * interval
     if new_tat - now <= window then
@@ -71,8 +73,8 @@ end
 if admitted == 1 then
   for n, c in ipairs(commits) do
     if c[1] == 'g' then
-      -- %.3f keeps full precision (tostring would switch to 14-digit exponent form).
-      redis.call('SET', c[2], string.format('%.3f', c[3]), 'PX', math.max(1, math.ceil(c[3] - now)))
+      -- %d, not tostring: tostring would switch to a 14-digit exponent form and lose precision.
+      redis.call('SET', c[2], string.format('%d', math.floor(c[3] * 1000)), 'PX', math.max(1, math.ceil(c[3] - now)))
     else
       local members = {}
       for k = 1, c[3] do
