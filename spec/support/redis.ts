@@ -39,14 +39,15 @@ export function freePort(): Promise<number> {
 /** A redis-server this process started; `kill()` simulates an outage, `restart()` brings it back on the same port. */
 export class PrivateRedis {
   private proc?: ChildProcess;
-  constructor(readonly port: number) {}
+  /** @param extraArgs more redis-server arguments (e.g. cluster mode) */
+  constructor(readonly port: number, private readonly extraArgs: string[] = []) {}
 
   get url(): string {
     return `redis://127.0.0.1:${this.port}`;
   }
 
   async start(): Promise<this> {
-    const proc = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+    const proc = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...this.extraArgs], {
       stdio: 'ignore',
     });
     this.proc = proc;
