@@ -31,15 +31,17 @@ export class WebtoolError extends Error {
     return this.status;
   }
 
+  /** The problem title sent to clients; by default the message, or a generic title for 5xx. */
+  protected readonly problemTitle?: string;
+  /** Whether the message is meant for clients (then sent as `detail`). */
+  protected readonly publicMessage: boolean = false;
+
   /** Problem details without `cause` or any other field: safe to send. */
   toJSON(): ProblemDetails {
-    const status = this.status;
-    return {
-      type: 'about:blank',
-      title: this.status >= 500 ? 'Internal Server Error' : this.message,
-      status,
-      code: this.code,
-    };
+    const title = this.problemTitle ?? (this.status >= 500 ? 'Internal Server Error' : this.message);
+    const problem: ProblemDetails = { type: 'about:blank', title, status: this.status, code: this.code };
+    if (this.publicMessage) problem.detail = this.message;
+    return problem;
   }
 }
 
@@ -56,9 +58,7 @@ export class InvalidOptionError extends WebtoolError {
 export class CacheUnavailableError extends WebtoolError {
   override readonly code = 'ERR_WT_CACHE_UNAVAILABLE';
   override readonly status = 503;
-  override toJSON(): ProblemDetails {
-    return { type: 'about:blank', title: 'Service Unavailable', status: 503, code: this.code };
-  }
+  protected override readonly problemTitle = 'Service Unavailable';
 }
 
 /** A lock could not be acquired within `timeoutMs`. */
@@ -97,11 +97,10 @@ export class InvalidClaimsError extends WebtoolError {
 export class UnauthorizedError extends WebtoolError {
   override readonly code = 'ERR_WT_UNAUTHORIZED';
   override readonly status = 401;
+  protected override readonly problemTitle = 'Unauthorized';
+  protected override readonly publicMessage = true;
   constructor(message = 'Unauthorized', options?: { cause?: unknown }) {
     super(message, options);
-  }
-  override toJSON(): ProblemDetails {
-    return { type: 'about:blank', title: 'Unauthorized', status: 401, detail: this.message, code: this.code };
   }
 }
 
@@ -109,11 +108,10 @@ export class UnauthorizedError extends WebtoolError {
 export class ForbiddenError extends WebtoolError {
   override readonly code = 'ERR_WT_FORBIDDEN';
   override readonly status = 403;
+  protected override readonly problemTitle = 'Forbidden';
+  protected override readonly publicMessage = true;
   constructor(message = 'Forbidden', options?: { cause?: unknown }) {
     super(message, options);
-  }
-  override toJSON(): ProblemDetails {
-    return { type: 'about:blank', title: 'Forbidden', status: 403, detail: this.message, code: this.code };
   }
 }
 
@@ -121,9 +119,8 @@ export class ForbiddenError extends WebtoolError {
 export class StoreUnavailableError extends WebtoolError {
   override readonly code = 'ERR_WT_STORE_UNAVAILABLE';
   override readonly status = 503;
-  override toJSON(): ProblemDetails {
-    return { type: 'about:blank', title: 'Service Unavailable', status: 503, detail: 'rate-limit store unavailable', code: this.code };
-  }
+  protected override readonly problemTitle = 'Service Unavailable';
+  protected override readonly publicMessage = true;
 }
 
 /** Webtool was wired wrongly at run time (e.g. a route limiter with no global `limitMiddleware`). */
