@@ -11,6 +11,8 @@ import { limitMiddleware, LimitMiddleware } from '../../src/throttle/limit-middl
 import { limiter } from '../../src/throttle/limiter';
 import { makeEdKey } from '../../src/utils/make-key';
 import { CACHES, EXPRESS_MAJORS, cookieOf, quietLogger } from '../support/app-factory';
+import { RedisCache } from '../../src/cache/redis-cache';
+import { redisUrl, uniquePrefix } from '../support/redis';
 
 const secretKey = makeEdKey();
 const sessionSecret = 's'.repeat(32);
@@ -179,6 +181,52 @@ for (const major of EXPRESS_MAJORS) {
     });
   }
 }
+
+describe('limitMiddleware shared and tuned', () => {
+  it('enforces one limit jointly across two Express apps sharing one Redis', async () => {
+    // two apps (as two processes of one service would be), each with its own client, same prefix
+    const keyPrefix = uniquePrefix('joint');
+    const caches = [new RedisCache(await redisUrl(), { keyPrefix, logger: quietLogger }), new RedisCache(await redisUrl(), { keyPrefix, logger: quietLogger })];
+    const apps = caches.map((cache) => {
+      const app = EXPRESS_MAJORS[0].load()();
+      app.use(limitMiddleware({ cache, backends: [new IPBackend()] }));
+      app.get('/x', limiter(5, 10), (req, res) => res.json({}));
+      return app;
+    });
+    const statuses: number[] = [];
+    for (let i = 0; i < 8; i++) statuses.push((await request(apps[i % 2]).get('/x')).status);
+    expect(statuses).to.deep.equal([200, 200, 200, 200, 200, 429, 429, 429]);
+    await Promise.all(caches.map((c) => c.close()));
+  });
+
+  it('omits the standard fields when standardHeaders is false, and skips every limit for allow-listed requests', async () => {
+    const cache = await CACHES[0].make();
+    const app = EXPRESS_MAJORS[1].load()();
+    app.use(limitMiddleware({ cache, backends: [new IPBackend()], standardHeaders: false, skip: (req: Request) => req.headers['x-internal'] === 'yes' }));
+    app.get('/x', limiter(1, 10), (req, res) => res.json({}));
+    const first = await request(app).get('/x').expect(200);
+    expect(first.headers).to.not.have.property('ratelimit');
+    expect(first.headers).to.not.have.property('ratelimit-policy');
+    await request(app).get('/x').expect(429);
+    await request(app).get('/x').set('X-Internal', 'yes').expect(200);
+    await cache.close();
+  });
+
+  it('keeps apps with different key prefixes apart on the same cache', async () => {
+    const cache = await CACHES[1].make();
+    const make = (keyPrefix: string) => {
+      const app = EXPRESS_MAJORS[0].load()();
+      app.use(limitMiddleware({ cache, backends: [new IPBackend()], keyPrefix }));
+      app.get('/x', limiter(1, 10), (req, res) => res.json({}));
+      return app;
+    };
+    const [a, b] = [make('a:'), make('b:')];
+    await request(a).get('/x').expect(200);
+    await request(a).get('/x').expect(429);
+    await request(b).get('/x').expect(200);
+    await cache.close();
+  });
+});
 
 describe('limitMiddleware options', () => {
   it('refuses bad options at creation with InvalidOptionError naming the option', () => {
