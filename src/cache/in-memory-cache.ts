@@ -33,6 +33,7 @@ export class InMemoryCache implements Cache {
   private readonly entries = new Map<string, Entry>();
   private readonly now: () => number;
   private timer?: NodeJS.Timeout;
+  private evictor?: MapIterator<string>;
 
   constructor(options: InMemoryCacheOptions = {}) {
     const { maxEntries = 100_000, sweepIntervalMs = 10_000, now = Date.now } = options;
@@ -82,6 +83,7 @@ export class InMemoryCache implements Cache {
   async close(): Promise<void> {
     clearInterval(this.timer);
     this.timer = undefined;
+    this.evictor = undefined;
     this.entries.clear();
   }
 
@@ -96,12 +98,23 @@ export class InMemoryCache implements Cache {
 
   private write(key: string, entry: Entry): void {
     // Delete first so the key moves to the end of the Map's insertion order: the front is then
-    // always the least recently written entry, evicted in O(1).
+    // always the least recently written entry.
     this.entries.delete(key);
     this.entries.set(key, entry);
-    if (this.entries.size > this.maxEntries) {
-      const oldest = this.entries.keys().next().value as string;
-      this.entries.delete(oldest);
+    if (this.entries.size > this.maxEntries) this.entries.delete(this.oldestKey());
+  }
+
+  /**
+   * The least recently written key, in amortised O(1). A fresh `keys().next()` would walk every
+   * deleted slot at the front of V8's table first — O(maxEntries) per eviction once full — so one
+   * iterator is kept: it moves past deleted and re-written keys and meets each live key in write order.
+   */
+  private oldestKey(): string {
+    for (;;) {
+      this.evictor ??= this.entries.keys();
+      const next = this.evictor.next();
+      if (!next.done) return next.value;
+      this.evictor = undefined;
     }
   }
 }
