@@ -38,6 +38,23 @@ export interface AnnoSessionOptions {
 }
 
 let warnedEphemeral = false;
+/** The Set-Cookie value minted for a response, so a denied request can take it back. */
+const minted = new WeakMap<Response, string>();
+
+/**
+ * Takes back the session cookie `AnnoSessionBackend` minted for `res`. The limiters call it on a
+ * denied (429) or unanswered (503) request: otherwise every denied cookie-less request would hand out
+ * a fresh session with a full budget of its own, and a client could farm sessions without limit.
+ */
+export function withdrawMintedSession(res: Response): void {
+  const cookie = minted.get(res);
+  if (cookie === undefined || res.headersSent) return;
+  minted.delete(res);
+  const current = res.getHeader('Set-Cookie');
+  const rest = (Array.isArray(current) ? current : current === undefined ? [] : [String(current)]).filter((c) => c !== cookie);
+  if (rest.length) res.setHeader('Set-Cookie', rest);
+  else res.removeHeader('Set-Cookie');
+}
 
 /**
  * @example new AnnoSessionBackend({ secret: process.env.SESSION_SECRET, secure: process.env.NODE_ENV === 'production' })
@@ -85,7 +102,9 @@ export class AnnoSessionBackend implements AuthBackend {
     if (!res.headersSent) {
       let fresh = this.factory();
       if (!isValidId(fresh)) fresh = randomId();
-      res.append('Set-Cookie', serialize(this.sessionName, sign(this.secret, fresh), this.cookieOptions));
+      const cookie = serialize(this.sessionName, sign(this.secret, fresh), this.cookieOptions);
+      res.append('Set-Cookie', cookie);
+      minted.set(res, cookie);
     }
     return { identifier: `ip:${ipKey(req.ip, { ipv6Subnet: this.ipv6Subnet })}`, scope: null, extra: {} };
   }
