@@ -110,5 +110,24 @@ for (const cacheKind of CACHES) {
       const base = `2001:db8:${clientNo.toString(16)}:`;
       expect(await seven(() => undefined, (i) => `${base}${(i * 17).toString(16)}::${i + 1}`)).to.deep.equal(expected);
     });
+
+    it('bounds a client farming fresh sessions: denied requests mint none, so one IP gets at most limit × (limit + 1) per window', async () => {
+      // By design a returning browser is counted by its session, and each cookie-less request (counted
+      // by IP) may mint one. Only admitted ones do, so the IP budget caps the sessions one IP can hold.
+      let admitted = 0;
+      const sessions: string[] = [];
+      for (let i = 0; i < 4 * LIMIT; i++) {
+        const res = await request(app).get('/anno').set('X-Forwarded-For', ip);
+        if (res.status === 200) admitted++;
+        if (res.status === 429) expect(res.headers['set-cookie'], 'a denied request hands out no session').to.equal(undefined);
+        if (res.headers['set-cookie']) sessions.push(cookieOf(res.headers['set-cookie']));
+      }
+      for (const cookie of sessions) {
+        for (let i = 0; i < LIMIT + 1; i++) if ((await request(app).get('/anno').set('X-Forwarded-For', ip).set('Cookie', cookie)).status === 200) admitted++;
+      }
+      console.log(`      session farming from one IP: ${admitted} admitted per window (limit ${LIMIT}, ${sessions.length} sessions minted from ${4 * LIMIT} cookie-less requests)`);
+      expect(sessions).to.have.length(LIMIT);
+      expect(admitted).to.equal(LIMIT * (LIMIT + 1));
+    });
   });
 }
