@@ -5,6 +5,7 @@
  * (no timer per key), and past `maxEntries` the least recently written entry is evicted.
  */
 import { InvalidOptionError } from '../errors';
+import { WriteOrderedMap } from '../utils/write-ordered-map';
 import type { Cache, Lock, LockOptions, SetOptions } from './cache';
 import { acquireLock } from './lock';
 import { expiresAt, parseSetOptions } from './set-options';
@@ -30,16 +31,16 @@ interface Entry {
  */
 export class InMemoryCache implements Cache {
   readonly maxEntries: number;
-  private readonly entries = new Map<string, Entry>();
+  private readonly entries: WriteOrderedMap<string, Entry>;
   private readonly now: () => number;
   private timer?: NodeJS.Timeout;
-  private evictor?: MapIterator<string>;
 
   constructor(options: InMemoryCacheOptions = {}) {
     const { maxEntries = 100_000, sweepIntervalMs = 10_000, now = Date.now } = options;
     if (!Number.isInteger(maxEntries) || maxEntries < 1) throw new InvalidOptionError('maxEntries', 'must be a positive integer');
     if (!Number.isFinite(sweepIntervalMs) || sweepIntervalMs <= 0) throw new InvalidOptionError('sweepIntervalMs', 'must be a positive number');
     this.maxEntries = maxEntries;
+    this.entries = new WriteOrderedMap(maxEntries);
     this.now = now;
     this.timer = setInterval(() => this.sweep(), sweepIntervalMs);
     this.timer.unref();
@@ -57,7 +58,7 @@ export class InMemoryCache implements Cache {
   async set(key: string, value: string, options?: SetOptions): Promise<boolean> {
     const { expiry, nx } = parseSetOptions(options);
     if (nx && this.live(key)) return false;
-    this.write(key, { value: String(value), expiresAt: expiresAt(expiry, this.now()) });
+    this.entries.set(key, { value: String(value), expiresAt: expiresAt(expiry, this.now()) });
     return true;
   }
 
@@ -83,7 +84,6 @@ export class InMemoryCache implements Cache {
   async close(): Promise<void> {
     clearInterval(this.timer);
     this.timer = undefined;
-    this.evictor = undefined;
     this.entries.clear();
   }
 
@@ -94,27 +94,5 @@ export class InMemoryCache implements Cache {
       return undefined;
     }
     return entry;
-  }
-
-  private write(key: string, entry: Entry): void {
-    // Delete first so the key moves to the end of the Map's insertion order: the front is then
-    // always the least recently written entry.
-    this.entries.delete(key);
-    this.entries.set(key, entry);
-    if (this.entries.size > this.maxEntries) this.entries.delete(this.oldestKey());
-  }
-
-  /**
-   * The least recently written key, in amortised O(1). A fresh `keys().next()` would walk every
-   * deleted slot at the front of V8's table first — O(maxEntries) per eviction once full — so one
-   * iterator is kept: it moves past deleted and re-written keys and meets each live key in write order.
-   */
-  private oldestKey(): string {
-    for (;;) {
-      this.evictor ??= this.entries.keys();
-      const next = this.evictor.next();
-      if (!next.done) return next.value;
-      this.evictor = undefined;
-    }
   }
 }

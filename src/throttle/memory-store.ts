@@ -5,6 +5,7 @@
  * written key is evicted (that identity's count restarts — size the cap for your traffic).
  */
 import { InvalidOptionError } from '../errors';
+import { WriteOrderedMap } from '../utils/write-ordered-map';
 import type { ConsumeRule, Decision, RateLimitStore, RuleOutcome } from './store';
 
 /** Options of `MemoryStore`. */
@@ -85,15 +86,15 @@ function gcra(rule: ConsumeRule, entry: Entry | undefined, now: number): Evaluat
  */
 export class MemoryStore implements RateLimitStore {
   readonly maxKeys: number;
-  private readonly entries = new Map<string, Entry>();
+  private readonly entries: WriteOrderedMap<string, Entry>;
   private readonly now: () => number;
   private timer?: NodeJS.Timeout;
-  private evictor?: MapIterator<string>;
 
   constructor(options: MemoryStoreOptions = {}) {
     const { maxKeys = 1_000_000, sweepIntervalMs = 5000, now = Date.now } = options;
     if (!Number.isInteger(maxKeys) || maxKeys < 1) throw new InvalidOptionError('maxKeys', 'must be a positive integer');
     this.maxKeys = maxKeys;
+    this.entries = new WriteOrderedMap(maxKeys);
     this.now = now;
     this.timer = setInterval(() => this.sweep(), sweepIntervalMs);
     this.timer.unref();
@@ -111,7 +112,7 @@ export class MemoryStore implements RateLimitStore {
       return (rule.algorithm === 'gcra' ? gcra : slidingLog)(rule, entry, now);
     });
     const allowed = evaluations.every((e) => e.outcome.allowed);
-    if (allowed) rules.forEach((rule, i) => this.write(rule.key, evaluations[i].commit()));
+    if (allowed) rules.forEach((rule, i) => this.entries.set(rule.key, evaluations[i].commit()));
     // A denied request spent nothing: rules that would have admitted it keep their full remainder.
     const outcomes = evaluations.map((e, i) => (allowed || !e.outcome.allowed ? e.outcome : { ...e.outcome, remaining: e.outcome.remaining + rules[i].cost }));
     return { status: allowed ? 'allowed' : 'limited', rules: outcomes };
@@ -129,32 +130,11 @@ export class MemoryStore implements RateLimitStore {
   async close(): Promise<void> {
     clearInterval(this.timer);
     this.timer = undefined;
-    this.evictor = undefined;
     this.entries.clear();
   }
 
   private live(key: string, now: number): Entry | undefined {
     const entry = this.entries.get(key);
     return entry && entry.expiresAt > now ? entry : undefined;
-  }
-
-  private write(key: string, entry: Entry): void {
-    this.entries.delete(key); // re-insert: Map order = write order, the first key is evicted first
-    this.entries.set(key, entry);
-    if (this.entries.size > this.maxKeys) this.entries.delete(this.oldestKey());
-  }
-
-  /**
-   * The least recently written key, in amortised O(1). A fresh `keys().next()` would walk every
-   * deleted slot at the front of V8's table first — O(maxKeys) per eviction once full — so one
-   * iterator is kept: it moves past deleted and re-written keys and meets each live key in write order.
-   */
-  private oldestKey(): string {
-    for (;;) {
-      this.evictor ??= this.entries.keys();
-      const next = this.evictor.next();
-      if (!next.done) return next.value;
-      this.evictor = undefined;
-    }
   }
 }

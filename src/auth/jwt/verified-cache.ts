@@ -3,25 +3,25 @@
  * token reused across requests costs one signature check per process. Expiry and revocation are
  * still checked on every use by the caller.
  */
+import { WriteOrderedMap } from '../../utils/write-ordered-map';
 
 /** Least-recently-used map with a fixed capacity. */
 export class VerifiedTokenCache<V extends { exp: number }> {
-  private readonly map = new Map<string, V>();
-  constructor(private readonly capacity: number) {}
+  private readonly map: WriteOrderedMap<string, V>;
+
+  constructor(capacity: number) {
+    this.map = new WriteOrderedMap(capacity);
+  }
 
   get(token: string): V | undefined {
     const value = this.map.get(token);
-    if (value === undefined) return undefined;
-    // Re-insert: Map order is then recency order, and the first key is the eviction candidate.
-    this.map.delete(token);
-    this.map.set(token, value);
+    // Re-written on use: write order is then recency order, and the least recently used is evicted.
+    if (value !== undefined) this.map.set(token, value);
     return value;
   }
 
   set(token: string, value: V): void {
-    this.map.delete(token);
     this.map.set(token, value);
-    if (this.map.size > this.capacity) this.map.delete(this.map.keys().next().value as string);
   }
 
   delete(token: string): void {
