@@ -11,13 +11,14 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import http from 'node:http';
 import Redis from 'ioredis';
+import { RateLimiterRedis } from 'rate-limiter-flexible';
 import { InMemoryCache, RedisCache, RedisJWTService, RedisStore, createRule, makeEdKey, ruleKey } from '../src';
 import { parseJWTOptions } from '../src/auth/jwt/options';
 import { newTokenId, signToken } from '../src/auth/jwt/sign';
 import { startPrivateRedis, type PrivateRedis } from '../spec/support/redis';
 
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
-const DURATION_S = Number(process.env.BENCH_SECONDS ?? 4);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+const DURATION_S = Number(process.env.BENCH_SECONDS ?? 3);
 const CONNECTIONS = 50;
 const TS_NODE = ['-r', 'ts-node/register/transpile-only'];
 const children = new Set<ChildProcess>();
@@ -165,6 +166,16 @@ async function memoryPerIdentity(redisUrl: string): Promise<Record<string, numbe
     const after = Number(/used_memory:(\d+)/.exec(await client.info('memory'))![1]);
     out[label] = Math.round((after - before) / 10_000);
   }
+  // The same measure for a peer's fixed window (rate-limiter-flexible: one counter key per identity).
+  await client.flushall();
+  const before = Number(/used_memory:(\d+)/.exec(await client.info('memory'))![1]);
+  const peer = new RateLimiterRedis({ storeClient: client, points: 1000, duration: 3600 });
+  for (let i = 0; i < 10_000; i += 100) await Promise.all(Array.from({ length: 100 }, (_, j) => peer.consume(`user-${i + j}`)));
+  const after = Number(/used_memory:(\d+)/.exec(await client.info('memory'))![1]);
+  out['rate-limiter-flexible fixed window (peer)'] = Math.round((after - before) / 10_000);
+  const sample = ruleKey('webtool:', 'u:user-1234', 'ApiController.resource', createRule(1000, 3600, [], { algorithm: 'gcra' }));
+  await store.consume([{ key: sample, limit: 1000, windowMs: 3_600_000, cost: 1, algorithm: 'gcra' }]);
+  out['gcra, MEMORY USAGE of one key'] = Number(await client.call('MEMORY', 'USAGE', sample));
   await client.flushall();
   await client.quit();
   return out;

@@ -10,7 +10,7 @@ import { InvalidOptionError } from '../../src/errors';
 import { limitMiddleware, LimitMiddleware } from '../../src/throttle/limit-middleware';
 import { limiter } from '../../src/throttle/limiter';
 import { makeEdKey } from '../../src/utils/make-key';
-import { CACHES, EXPRESS_MAJORS, cookieOf, quietLogger } from '../support/app-factory';
+import { CACHES, EXPRESS_MAJORS, quietLogger } from '../support/app-factory';
 import { RedisCache } from '../../src/cache/redis-cache';
 import { redisUrl, uniquePrefix } from '../support/redis';
 
@@ -276,5 +276,23 @@ describe('limitMiddleware options', () => {
     await request(app).get('/x').expect(200);
     await request(app).get('/x').expect(429);
     await cache.close();
+  });
+});
+
+describe('exposeRateLimitHeaders', () => {
+  it('adds the rate-limit fields to Access-Control-Expose-Headers without clobbering what is there', async () => {
+    const { exposeRateLimitHeaders } = await import('../../src/throttle/headers');
+    const app = EXPRESS_MAJORS[0].load()();
+    app.get('/fresh', (req, res) => {
+      exposeRateLimitHeaders(res);
+      res.json({});
+    });
+    app.get('/merged', (req, res) => {
+      res.setHeader('Access-Control-Expose-Headers', 'X-Request-Id, ratelimit');
+      exposeRateLimitHeaders(res);
+      res.json({});
+    });
+    expect((await request(app).get('/fresh')).headers['access-control-expose-headers']).to.equal('RateLimit, RateLimit-Policy, Retry-After, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset');
+    expect((await request(app).get('/merged')).headers['access-control-expose-headers']).to.equal('X-Request-Id, ratelimit, RateLimit-Policy, Retry-After, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset');
   });
 });

@@ -22,6 +22,7 @@ export interface HeaderOptions {
 /** Every field webtool may set, for `Access-Control-Expose-Headers`. */
 export const RATE_LIMIT_HEADERS = ['RateLimit', 'RateLimit-Policy', 'Retry-After', 'X-RateLimit-Limit', 'X-RateLimit-Remaining', 'X-RateLimit-Reset'] as const;
 
+const EXPOSED = RATE_LIMIT_HEADERS.join(', ');
 const seconds = (ms: number) => Math.max(0, Math.ceil(ms / 1000));
 const quote = (name: string) => `"${name.replace(/["\\]/g, '')}"`;
 
@@ -49,7 +50,12 @@ export function retryAfterSeconds(outcomes: readonly RuleOutcome[]): number {
 
 /** Appends the rate-limit fields to `Access-Control-Expose-Headers`, keeping what is there. */
 export function exposeRateLimitHeaders(res: Response): void {
-  const existing = String(res.getHeader('Access-Control-Expose-Headers') ?? '')
+  const current = res.getHeader('Access-Control-Expose-Headers');
+  if (current === undefined) {
+    res.setHeader('Access-Control-Expose-Headers', EXPOSED); // the common case, on every limited response
+    return;
+  }
+  const existing = String(current)
     .split(',')
     .map((h) => h.trim())
     .filter(Boolean);
