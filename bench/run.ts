@@ -158,7 +158,7 @@ async function memoryPerIdentity(redisUrl: string): Promise<Record<string, numbe
     for (let i = 0; i < 10_000; i += 100) {
       await Promise.all(
         Array.from({ length: 100 }, async (_, j) => {
-          const key = ruleKey('webtool:', `u:user-${i + j}`, 'ApiController.resource', rule);
+          const key = ruleKey('wt:', `u:user-${i + j}`, 'ApiController.resource', rule);
           for (let r = 0; r < requests; r++) await store.consume([{ key, limit: 1000, windowMs: 3_600_000, cost: 1, algorithm }]);
         }),
       );
@@ -173,7 +173,7 @@ async function memoryPerIdentity(redisUrl: string): Promise<Record<string, numbe
   for (let i = 0; i < 10_000; i += 100) await Promise.all(Array.from({ length: 100 }, (_, j) => peer.consume(`user-${i + j}`)));
   const after = Number(/used_memory:(\d+)/.exec(await client.info('memory'))![1]);
   out['rate-limiter-flexible fixed window (peer)'] = Math.round((after - before) / 10_000);
-  const sample = ruleKey('webtool:', 'u:user-1234', 'ApiController.resource', createRule(1000, 3600, [], { algorithm: 'gcra' }));
+  const sample = ruleKey('wt:', 'u:user-1234', 'ApiController.resource', createRule(1000, 3600, [], { algorithm: 'gcra' }));
   await store.consume([{ key: sample, limit: 1000, windowMs: 3_600_000, cost: 1, algorithm: 'gcra' }]);
   out['gcra, MEMORY USAGE of one key'] = Number(await client.call('MEMORY', 'USAGE', sample));
   await client.flushall();

@@ -212,6 +212,25 @@ describe('limitMiddleware shared and tuned', () => {
     await cache.close();
   });
 
+  it('decides with a store of your own when one is given', async () => {
+    const seen: string[][] = [];
+    const store = {
+      async consume(rules: readonly { key: string; limit: number; windowMs: number }[]) {
+        seen.push(rules.map((r) => r.key));
+        return { status: 'limited' as const, rules: rules.map((r) => ({ ...r, allowed: false, remaining: 0, resetMs: 7000, retryAfterMs: 7000 })) };
+      },
+    };
+    const cache = await CACHES[0].make();
+    const app = EXPRESS_MAJORS[0].load()();
+    app.use(limitMiddleware({ cache, backends: [new IPBackend()], store }));
+    app.get('/x', limiter(1, 10), (req, res) => res.json({}));
+    const res = await request(app).get('/x').expect(429);
+    expect(res.headers['retry-after']).to.equal('7');
+    expect(seen).to.have.length(1);
+    expect(seen[0][0]).to.match(/^wt:\{a:ip:.+\}[A-Za-z0-9_-]{8}$/);
+    await cache.close();
+  });
+
   it('keeps apps with different key prefixes apart on the same cache', async () => {
     const cache = await CACHES[1].make();
     const make = (keyPrefix: string) => {

@@ -33,7 +33,7 @@ export interface LimitMiddlewareOptions {
   onStoreFailure?: FailurePolicy;
   /** A Redis call slower than this counts as failed. @default 100 */
   storeTimeoutMs?: number;
-  /** Prefix of rate-limit keys. @default 'webtool:' */
+  /** Prefix of rate-limit keys (short: there is one key per identity and rule). @default 'wt:' */
   keyPrefix?: string;
   /** `RateLimit-Policy` and `RateLimit` fields. @default true */
   standardHeaders?: boolean;
@@ -72,7 +72,7 @@ export function parseLimitOptions(options: LimitMiddlewareOptions): { engine: Li
   const engine: LimitEngine = {
     store: store ?? createStore(cache, { onFailure: onStoreFailure, timeoutMs: storeTimeoutMs, logger }),
     // The cache's own prefix namespaces rate-limit keys too (the store writes through its client).
-    keyPrefix: `${(cache as { keyPrefix?: unknown }).keyPrefix ?? ''}${options.keyPrefix ?? 'webtool:'}`,
+    keyPrefix: `${(cache as { keyPrefix?: unknown }).keyPrefix ?? ''}${options.keyPrefix ?? 'wt:'}`,
     standardHeaders: options.standardHeaders ?? true,
     legacyHeaders: options.legacyHeaders ?? false,
     handler: options.handler,

@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import type { Request } from 'express';
 import { InvalidOptionError } from '../errors';
-import { redisKey } from '../utils/redis-key';
+import { compactKey } from '../utils/redis-key';
 import type { Algorithm } from './store';
 
 /** A value computed from the request. */
@@ -98,11 +98,12 @@ export function ruleApplies(rule: Rule, method: string, subject: RuleSubject): b
 }
 
 /**
- * The storage key of `rule` for one identity on one route: short (a 10-character hash of route and
- * rule) so a GCRA counter stays within ~100 bytes of Redis memory, hash-tagged by identity.
+ * The storage key of `rule` for one identity on one route: `<prefix>{<identity>}<8-character hash of
+ * route and rule>`, hash-tagged by identity, and short so a GCRA counter stays under 140 bytes of
+ * Redis memory.
  */
 export function ruleKey(prefix: string, identityKey: string, routeKey: string, rule: Rule): string {
-  return redisKey(prefix, 'rl', identityKey, ruleDigest(routeKey, rule));
+  return compactKey(prefix, identityKey, ruleDigest(routeKey, rule));
 }
 
 // Digests depend on route and rule only: computed once, not per request.
@@ -112,7 +113,7 @@ function ruleDigest(routeKey: string, rule: Rule): string {
   const scope = `${rule.key ?? routeKey}\n${rule.id}`;
   let digest = digests.get(scope);
   if (digest === undefined) {
-    digest = createHash('sha256').update(scope).digest('base64url').slice(0, 10);
+    digest = createHash('sha256').update(scope).digest('base64url').slice(0, 8);
     // Bounded: route keys come from code (route patterns, controller methods), not from requests.
     if (digests.size < 10_000) digests.set(scope, digest);
   }

@@ -15,3 +15,12 @@ export function redisKey(prefix: string, area: string, tag: string, ...parts: st
   const tail = parts.length ? `:${parts.join(':')}` : '';
   return `${prefix}${area}:{${escapeTag(tag)}}${tail}`;
 }
+
+/**
+ * The compact form for keys that exist once per identity and rule, where every byte counts (a rate
+ * limit's GCRA counter must stay under ~140 bytes of Redis memory): `<prefix>{<tag>}<suffix>`.
+ * @example compactKey('wt:', 'u:123', 'Ab3dE9x_') // 'wt:{u:123}Ab3dE9x_'
+ */
+export function compactKey(prefix: string, tag: string, suffix: string): string {
+  return `${prefix}{${escapeTag(tag)}}${suffix}`;
+}
