@@ -3,7 +3,6 @@
  * them, headers, then pass, 429 or 503. Shared by `limiter()` and `@Limiter`.
  */
 import type { Request, Response } from 'express';
-import { withdrawMintedSession } from '../auth/backends/anno-session-backend';
 import { ConfigurationError, StoreUnavailableError } from '../errors';
 import { getContext, type RequestContext } from './context';
 import { exposeRateLimitHeaders, quotaExceededProblem, retryAfterSeconds, setRateLimitHeaders, type NamedOutcome } from './headers';
@@ -46,8 +45,6 @@ export async function enforceRules(req: Request, res: Response, rules: readonly 
   const { consume, names } = await plan(req, context, rules, routeKey);
   if (consume.length === 0) return 'next';
   const decision = await engine.store.consume(consume);
-  // A denied request buys no fresh anonymous session (a new session would come with a full budget).
-  if (decision.status !== 'allowed') withdrawMintedSession(res);
   if (decision.status === 'unavailable') {
     res.status(503).type('application/problem+json').json(new StoreUnavailableError('rate-limit store unavailable').toJSON());
     return 'done';

@@ -38,22 +38,21 @@ export interface AnnoSessionOptions {
 }
 
 let warnedEphemeral = false;
-/** The Set-Cookie value minted for a response, so a denied request can take it back. */
-const minted = new WeakMap<Response, string>();
+/** Answers that must not hand out a session: a denied request would otherwise buy a fresh budget. */
+const NO_SESSION_STATUSES = new Set([429, 503]);
 
 /**
- * Takes back the session cookie `AnnoSessionBackend` minted for `res`. The limiters call it on a
- * denied (429) or unanswered (503) request: otherwise every denied cookie-less request would hand out
- * a fresh session with a full budget of its own, and a client could farm sessions without limit.
+ * Adds the session cookie as the response's headers are written — unless the answer is a 429 or 503.
+ * Otherwise every denied cookie-less request would hand out a fresh session with a full budget of
+ * its own, and one client could farm sessions without limit.
  */
-export function withdrawMintedSession(res: Response): void {
-  const cookie = minted.get(res);
-  if (cookie === undefined || res.headersSent) return;
-  minted.delete(res);
-  const current = res.getHeader('Set-Cookie');
-  const rest = (Array.isArray(current) ? current : current === undefined ? [] : [String(current)]).filter((c) => c !== cookie);
-  if (rest.length) res.setHeader('Set-Cookie', rest);
-  else res.removeHeader('Set-Cookie');
+function setCookieUnlessDenied(res: Response, cookie: string): void {
+  const writeHead = res.writeHead;
+  res.writeHead = function writeHeadWithSession(this: Response, ...args: unknown[]) {
+    const status = typeof args[0] === 'number' ? args[0] : this.statusCode;
+    if (!NO_SESSION_STATUSES.has(status)) this.append('Set-Cookie', cookie);
+    return (writeHead as (...a: unknown[]) => Response).apply(this, args);
+  } as Response['writeHead'];
 }
 
 /**
@@ -102,9 +101,7 @@ export class AnnoSessionBackend implements AuthBackend {
     if (!res.headersSent) {
       let fresh = this.factory();
       if (!isValidId(fresh)) fresh = randomId();
-      const cookie = serialize(this.sessionName, sign(this.secret, fresh), this.cookieOptions);
-      res.append('Set-Cookie', cookie);
-      minted.set(res, cookie);
+      setCookieUnlessDenied(res, serialize(this.sessionName, sign(this.secret, fresh), this.cookieOptions));
     }
     return { identifier: `ip:${ipKey(req.ip, { ipv6Subnet: this.ipv6Subnet })}`, scope: null, extra: {} };
   }
