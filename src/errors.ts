@@ -121,6 +121,13 @@ export class StoreUnavailableError extends WebtoolError {
   override readonly status = 503;
   protected override readonly problemTitle = 'Service Unavailable';
   protected override readonly publicMessage = true;
+  /** True when the store is known unreachable (connection lost), as opposed to slow or failing once. */
+  readonly disconnected: boolean;
+
+  constructor(message: string, options?: { cause?: unknown; disconnected?: boolean }) {
+    super(message, options);
+    this.disconnected = options?.disconnected ?? false;
+  }
 }
 
 /** Webtool was wired wrongly at run time (e.g. a route limiter with no global `limitMiddleware`). */

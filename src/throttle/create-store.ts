@@ -11,7 +11,7 @@ import type { RateLimitStore } from './store';
 export interface CreateStoreOptions {
   /** @default 'memory' */
   onFailure?: FailurePolicy;
-  /** @default 100 */
+  /** Bound on one call to a connected Redis. @default the cache's `commandTimeoutMs` (1000) */
   timeoutMs?: number;
   logger?: Logger;
 }
@@ -20,7 +20,7 @@ export interface CreateStoreOptions {
 const memoryStores = new WeakMap<Cache, MemoryStore>();
 
 /** `RedisCache` → Lua store behind the failure policy; any other cache → its shared `MemoryStore`. */
-export function createStore(cache: Cache, { onFailure = 'memory', timeoutMs = 100, logger }: CreateStoreOptions = {}): RateLimitStore {
+export function createStore(cache: Cache, { onFailure = 'memory', timeoutMs, logger }: CreateStoreOptions = {}): RateLimitStore {
   if (cache instanceof RedisCache) return new ResilientStore(new RedisStore(cache, { timeoutMs }), { onFailure, logger });
   let store = memoryStores.get(cache);
   if (!store) {

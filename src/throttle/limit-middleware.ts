@@ -31,7 +31,7 @@ export interface LimitMiddlewareOptions {
   store?: RateLimitStore;
   /** When the Redis store fails: serve (`open`), 503 (`closed`) or limit in memory (`memory`). @default 'memory' */
   onStoreFailure?: FailurePolicy;
-  /** A Redis call slower than this counts as failed. @default 100 */
+  /** A call to a connected Redis that has not answered by then fails (a lost connection fails at once). @default the cache's `commandTimeoutMs` (1000) */
   storeTimeoutMs?: number;
   /** Prefix of rate-limit keys (short: there is one key per identity and rule). @default 'wt:' */
   keyPrefix?: string;
@@ -54,7 +54,7 @@ function isBackend(value: unknown): value is AuthBackend {
 /** Validates the options once. @throws InvalidOptionError naming the option */
 export function parseLimitOptions(options: LimitMiddlewareOptions): { engine: LimitEngine; backends: AuthBackend[] } {
   if (!options || typeof options !== 'object') throw new InvalidOptionError('options', 'must be an object with a cache');
-  const { cache, authBackend, annoBackend, backends, store, onStoreFailure = 'memory', storeTimeoutMs = 100 } = options;
+  const { cache, authBackend, annoBackend, backends, store, onStoreFailure = 'memory', storeTimeoutMs } = options;
   if (!cache || typeof cache.get !== 'function') throw new InvalidOptionError('cache', 'is required (a RedisCache or InMemoryCache)');
   if (backends !== undefined && (authBackend !== undefined || annoBackend !== undefined)) {
     throw new InvalidOptionError('backends', 'give either backends or authBackend/annoBackend, not both');
