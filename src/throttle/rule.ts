@@ -86,9 +86,14 @@ export function createRule(maxRequests: number | RequestFn<number>, intervalSeco
   return Object.freeze({ maxRequests, windowMs, scopes: sortedScopes, methods, algorithm, cost, skip, key, id });
 }
 
+/** Express runs GET handlers for HEAD, so a GET rule counts HEAD too (issue 8 item 4). */
+function methodMatches(methods: readonly string[], method: string): boolean {
+  return methods.includes(method) || (method === 'HEAD' && methods.includes('GET'));
+}
+
 /** Whether `rule` counts a request with this method from this caller. */
 export function ruleApplies(rule: Rule, method: string, subject: RuleSubject): boolean {
-  if (rule.methods && !rule.methods.includes(method.toUpperCase())) return false;
+  if (rule.methods && !methodMatches(rule.methods, method.toUpperCase())) return false;
   const user = rule.scopes.includes('user');
   const anno = rule.scopes.includes('anno');
   if (user !== anno && subject.kind !== (user ? 'user' : 'anno')) return false;
