@@ -108,6 +108,16 @@ for (const major of EXPRESS_MAJORS) {
       expect(admitted(codes.slice(1))).to.equal(0);
     });
 
+    it('keys a sub-application by its mount pattern, behind a decoy mounted at the same pattern', async () => {
+      const decoy = major.load()();
+      decoy.use((req: Request, res: Response, next: NextFunction) => next());
+      const sub = major.load()();
+      sub.get('/items', limiter(2, 60), ok);
+      app.use('/tenant/:t', decoy);
+      app.use('/tenant/:t', sub);
+      expect(await statuses(app, ['/tenant/a/items', '/TENANT/b/items', '/tenant/c/ITEMS/', '/tenant/d/items'])).to.deep.equal([200, 200, 429, 429]);
+    });
+
     it('counts HEAD under a GET rule, and the GET handler runs only for admitted requests', async () => {
       let ran = 0;
       app.get('/g', limiter(3, 60, [], { method: 'GET' }), (req: Request, res: Response) => {

@@ -39,10 +39,17 @@ function isRouter(value: unknown): value is Router {
   return (typeof value === 'function' || typeof value === 'object') && value !== null && Array.isArray((value as Partial<Router>).stack);
 }
 
+const patterns = new WeakMap<Layer, string>();
+
 function patternOf(layer: Layer): string | undefined {
-  if (layer.regexp instanceof RegExp) return String(layer.regexp);
-  if (layer.rawPath !== undefined) return Array.isArray(layer.rawPath) ? layer.rawPath.map(String).join('|') : String(layer.rawPath);
-  return undefined;
+  let pattern = patterns.get(layer);
+  if (pattern === undefined) {
+    if (layer.regexp instanceof RegExp) pattern = String(layer.regexp);
+    else if (layer.rawPath !== undefined) pattern = Array.isArray(layer.rawPath) ? layer.rawPath.map(String).join('|') : String(layer.rawPath);
+    else return undefined;
+    patterns.set(layer, pattern);
+  }
+  return pattern;
 }
 
 /** The text `layer` matches at the start of `path`, or null. Leaves the layer as it found it. */
@@ -69,31 +76,128 @@ function handlesMethod(route: Route, method: string): boolean {
   return true;
 }
 
-/** The pattern chain from `stack` to the layer running `handler`, or null when not there. */
-function find(stack: readonly Layer[], path: string, handler: unknown, method: string, depth: number): string[] | null {
+/** An Express application as the walk sees it (`parent` and `mountpath` are set on sub-apps). */
+interface App {
+  _router?: Router;
+  router?: Router;
+  parent?: App;
+  mountpath?: unknown;
+  get(name: string): unknown;
+}
+
+/** The sub-applications from the top app down to `app` (empty for a top-level app). */
+function subApps(app: App): App[] {
+  const chain: App[] = [];
+  for (let a: App | undefined = app; a?.parent && chain.length <= MAX_DEPTH; a = a.parent) chain.unshift(a);
+  return chain;
+}
+
+/**
+ * Whether `layer` (in `router`) is the mount of sub-app `app`. Express wraps a sub-app in an anonymous
+ * `mounted_app` function, so the layer is recognised by its pattern: the sub-app's `mountpath`.
+ */
+function mountsApp(layer: Layer, router: Router, app: App): boolean {
+  if ((layer.handle as { name?: string } | undefined)?.name !== 'mounted_app') return false;
+  let known = mounts.get(layer);
+  if (!known) mounts.set(layer, (known = new WeakMap()));
+  let result = known.get(app);
+  if (result === undefined) known.set(app, (result = samePattern(layer, router, app.mountpath)));
+  return result;
+}
+
+// Layer × sub-app → whether the layer mounts it; both come from code, so this is computed once.
+const mounts = new WeakMap<Layer, WeakMap<App, boolean>>();
+
+function samePattern(layer: Layer, router: Router, mountpath: unknown): boolean {
+  if (layer.regexp instanceof RegExp) {
+    // Express 4 keeps only the compiled pattern: compile the mountpath the way app.use did.
+    const LayerClass = (layer as unknown as { constructor: new (path: unknown, options: object, fn: () => void) => Layer }).constructor;
+    const options = { sensitive: (router as { caseSensitive?: boolean }).caseSensitive, strict: false, end: false };
+    return String(new LayerClass(mountpath, options, () => {}).regexp) === String(layer.regexp);
+  }
+  return patternOf(layer) === patternOf({ rawPath: mountpath } as Layer);
+}
+
+/** What the walk looks for: the handler, for this method, through these sub-apps. */
+interface Target {
+  handler: unknown;
+  method: string;
+  apps: readonly App[];
+  /** Per router, its layers with a way to the handler, in stack order: only those are matched. */
+  relevant: WeakMap<Router, Layer[]>;
+}
+
+/** Adds to `into` every layer of `router` with a way to `handler`; true when there is one. */
+function collect(router: Router, handler: unknown, apps: readonly App[], into: WeakMap<Router, Layer[]>, depth: number): boolean {
+  if (depth > MAX_DEPTH) return false;
+  const relevant: Layer[] = [];
+  into.set(router, relevant);
+  for (const layer of router.stack) {
+    const [app, ...rest] = apps;
+    let inner: Router | undefined;
+    const hit =
+      layer.route ? layer.route.stack.some((l) => l.handle === handler)
+      : layer.handle === handler ? true
+      : isRouter(layer.handle) ? collect(layer.handle, handler, apps, into, depth + 1)
+      : !!app && mountsApp(layer, router, app) && !!(inner = rootRouter(app)) && collect(inner, handler, rest, into, depth + 1);
+    if (hit) relevant.push(layer);
+  }
+  return relevant.length > 0;
+}
+
+// handler × innermost app → the layers leading to the handler. Routes come from code, so this is
+// computed once (again when the app gained routes since); a request then matches only those layers.
+const relevantLayers = new WeakMap<object, WeakMap<App, WeakMap<Router, Layer[]>>>();
+
+function relevantTo(handler: object, app: App, root: Router, apps: readonly App[], fresh: boolean): WeakMap<Router, Layer[]> {
+  let byApp = relevantLayers.get(handler);
+  if (!byApp) relevantLayers.set(handler, (byApp = new WeakMap()));
+  let layers = byApp.get(app);
+  if (!layers || fresh) {
+    collect(root, handler, apps, (layers = new WeakMap()), 0);
+    byApp.set(app, layers);
+  }
+  return layers;
+}
+
+/** The pattern chain from `router` to the layer running `handler`, or null when not there. */
+function find(router: Router, path: string, target: Target, depth: number): string[] | null {
   if (depth > MAX_DEPTH) return null;
-  for (const layer of stack) {
+  // Only layers with a way to the handler are matched against the path (they keep stack order).
+  for (const layer of target.relevant.get(router) ?? []) {
     const text = matchedText(layer, path);
     if (text === null) continue;
     const pattern = patternOf(layer);
     if (pattern === undefined) continue;
     const route = layer.route;
     if (route) {
-      if (handlesMethod(route, method) && route.stack.some((l) => l.handle === handler)) {
+      if (handlesMethod(route, target.method) && route.stack.some((l) => l.handle === target.handler)) {
         return [pattern, Object.keys(route.methods).sort().join(',')];
       }
       continue;
     }
-    if (layer.handle === handler) return [pattern];
-    if (!isRouter(layer.handle)) continue;
+    if (layer.handle === target.handler) return [pattern];
+    const [app, ...apps] = target.apps;
+    const inside = isRouter(layer.handle) ? { router: layer.handle, apps: target.apps } : app && mountsApp(layer, router, app) ? { router: rootRouter(app), apps } : undefined;
+    if (!inside?.router) continue;
     // As Express does: a mount must end at a path separator; the rest is routed inside.
     const next = path[text.length];
     if (next !== undefined && next !== '/' && !text.endsWith('/')) continue;
     const rest = path.slice(text.length);
-    const inner = find(layer.handle.stack, rest.startsWith('/') ? rest : `/${rest}`, handler, method, depth + 1);
-    if (inner) return [pattern, ...inner];
+    const found = find(inside.router, rest.startsWith('/') ? rest : `/${rest}`, { ...target, apps: inside.apps }, depth + 1);
+    if (found) return [pattern, ...found];
   }
   return null;
+}
+
+/** The app's root router: `_router` on Express 4 (whose `router` getter throws), `router` on Express 5. */
+function rootRouter(app: App): Router | undefined {
+  try {
+    const root = app._router ?? app.router;
+    return isRouter(root) ? root : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The pathname of `url` (no query), as Express routes it. */
@@ -105,15 +209,20 @@ function pathname(url: string): string {
 /**
  * The key of the route through which `req` reached `handler`: its layer patterns joined, plus the
  * route's methods. Falls back to the normalised mount text (lower-cased unless the app routes
- * case-sensitively) where the walk cannot see the layers (a sub-application, a rewritten `req.url`).
+ * case-sensitively) where the walk cannot see the layers (e.g. a `req.url` rewritten on the way).
  */
 export function routeKeyOf(req: Request, handler: unknown): string {
-  const app = req.app as unknown as { _router?: Router; router?: Router; parent?: unknown; get(name: string): unknown };
-  // Express 4 keeps the root router on `_router`, Express 5 on `router`.
-  const root = app._router ?? app.router;
-  if (root && isRouter(root) && !app.parent) {
-    const found = find(root.stack, `${req.baseUrl}${pathname(req.url)}`, handler, req.method, 0);
-    if (found) return found.join('\n');
+  const app = req.app as unknown as App;
+  const apps = subApps(app);
+  let top = app;
+  while (top.parent) top = top.parent;
+  const root = rootRouter(top);
+  if (root && (typeof handler === 'function' || typeof handler === 'object') && handler !== null) {
+    const path = `${req.baseUrl}${pathname(req.url)}`;
+    for (const fresh of [false, true]) {
+      const found = find(root, path, { handler, method: req.method, apps, relevant: relevantTo(handler, app, root, apps, fresh) }, 0);
+      if (found) return found.join('\n');
+    }
   }
   const mount = app.get('case sensitive routing') ? req.baseUrl : req.baseUrl.toLowerCase();
   const route = req.route?.path !== undefined ? String(req.route.path) : '*';
