@@ -5,15 +5,14 @@
  * sessions per window, whatever sequence of routes it requests.
  */
 import type { Request } from 'express';
-import { getIdentity } from '../auth/identity';
-import type { SessionOffer } from '../auth/backends/backend';
+import { getIdentity, type Identity } from '../auth/identity';
 import { compactKey } from '../utils/redis-key';
 import type { ConsumeRule, Decision, RateLimitStore } from './store';
 
 /** Suffix of the mint budget's key, beside the caller's (IP) identity: same hash tag, same slot. */
 const MINT_SUFFIX = 'mint';
 /** Offers already decided on this request (a request may pass several limiters). */
-const settled = new WeakSet<SessionOffer>();
+const settled = new WeakSet<NonNullable<Identity['offer']>>();
 
 /**
  * Decides `rules` in one store call, with the caller's session offer (if any) as one more rule.
