@@ -7,3 +7,5 @@ export { TOKEN_TYP } from './jwt/types';
 export { MAX_TOKEN_LENGTH } from './jwt/verify';
 export { toAuthData, parseScope, INTERNAL_CLAIMS, type AuthData } from './auth-data';
 export * from './backends/index';
+export { identify, type IdentifyOptions } from './identify';
+export { getIdentity, type Identity } from './identity';

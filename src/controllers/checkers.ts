@@ -1,6 +1,6 @@
 /**
  * @module `authorizationChecker` and `currentUserChecker` for `useExpressServer(app, { … })`, reading
- * the identity `limitMiddleware` already resolved — never verifying a token again.
+ * the identity `identify()` (or `limitMiddleware`) already resolved — never verifying a token again.
  * `@Authorized()` answers 401 to callers without a valid credential (anonymous included; plain
  * routing-controllers answers 403 there) and 403 only to authenticated callers lacking a scope.
  */

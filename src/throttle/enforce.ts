@@ -7,6 +7,7 @@ import { ConfigurationError, StoreUnavailableError } from '../errors';
 import { getContext, type LimitEngine, type RequestContext } from './context';
 import { exposeRateLimitHeaders, oversizedProblem, quotaExceededProblem, retryAfterSeconds, setRateLimitHeaders, type NamedOutcome } from './headers';
 import { policyName, ruleApplies, ruleKey, type Rule } from './rule';
+import { consumeWithOffer } from './session-offer';
 import type { ConsumeRule } from './store';
 
 /** `next` to go on, `done` when a response was sent. */
@@ -76,7 +77,8 @@ export async function enforceRules(req: Request, res: Response, rules: readonly 
     res.status(429).type('application/problem+json').send(JSON.stringify(oversizedProblem(oversized)));
     return 'done';
   }
-  const decision = await engine.store.consume(consume);
+  // One store call; a cookie-less anonymous caller's session offer rides along as one more rule.
+  const decision = await consumeWithOffer(req, engine.store, engine.keyPrefix, consume);
   if (decision.status === 'unavailable') {
     res.status(503).type('application/problem+json').json(new StoreUnavailableError('rate-limit store unavailable').toJSON());
     return 'done';
