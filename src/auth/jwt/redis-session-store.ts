@@ -14,8 +14,6 @@ import type { NextTokens, Outcome, Presented, SessionPolicy, SessionStore, Store
 const LUA_DIR = join(__dirname, '..');
 const OPERATIONS = ['issue', 'rotate', 'check', 'revoke', 'revoke-all', 'search'] as const;
 type Operation = (typeof OPERATIONS)[number];
-/** Client states in which `RedisCache.run` hands a command to ioredis, which sends it (or queues it and sends it later). */
-const SENDING = new Set(['ready', 'connect', 'wait', 'connecting']);
 /** Operations whose effect a retry must not guess: a lost reply is reported as an unknown outcome. */
 const CHANGES = new Set<Operation>(['rotate', 'revoke', 'revoke-all']);
 
@@ -73,7 +71,9 @@ export class RedisSessionStore implements SessionStore {
   private async call(op: Operation, sub: string, policy: SessionPolicy, args: (string | number)[]): Promise<unknown[]> {
     const keys = [redisKey(this.prefix, 'sess', sub), redisKey(this.prefix, 'sidx', sub), redisKey(this.prefix, 'rv', sub)];
     const argv = [policy.refreshTtlMs, policy.toleranceMs, this.channel, policy.maxSessions, policy.graceMs, ...args];
-    const sent = SENDING.has(this.cache.client.status);
+    // Written to a live connection: a lost reply leaves the outcome open. (A command queued while
+    // reconnecting may also run later; the rotation is retry-safe either way.)
+    const sent = this.cache.client.status === 'ready';
     try {
       return await this.cache.run(() => this.commands[op](keys, argv));
     } catch (err) {

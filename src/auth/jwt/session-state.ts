@@ -70,7 +70,7 @@ export function checkPresented(sessions: Sessions, p: Presented, now: number, po
 
 export function rotate(sessions: Sessions, p: Presented, next: NextTokens, now: number, policy: SessionPolicy): StoreResult {
   const record = sessions[p.fid];
-  if (record && record.expMs > now && record.rjti === next.rjti && record.prev === p.jti && now - record.rotatedMs <= policy.graceMs) {
+  if (record && record.expMs > now && record.rjti === next.rjti && record.prev === p.jti && now - record.rotatedMs < policy.graceMs) {
     return result('ok', [], record.gen, record.iatS); // the same rotation, retried
   }
   const checked = checkPresented(sessions, p, now, policy);

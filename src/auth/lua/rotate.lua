@@ -10,7 +10,7 @@
 local fid, jti, next_rjti = ARGV[6], ARGV[7], ARGV[8]
 local s = get(fid)
 if not s then return reply('unknown') end
-if s.rjti == next_rjti and s.prev == jti and NOW - s.rotated <= GRACE then return reply('ok', s.gen, s.iat) end
+if s.rjti == next_rjti and s.prev == jti and NOW - s.rotated < GRACE then return reply('ok', s.gen, s.iat) end
 if s.rjti ~= jti then
   revoke_family(fid, s)
   return reply('reuse')
