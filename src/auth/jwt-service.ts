@@ -42,7 +42,7 @@ export class JWTService<C extends BaseClaims = BaseClaims> {
 
   constructor(protected readonly cache: Cache, options: JWTServiceOptions<C>) {
     const config = parseJWTOptions(options) as JWTConfig;
-    const registry = new RevocationRegistry(config.maxRevocations);
+    const registry = new RevocationRegistry(config.maxRevocations, config.clockToleranceS * 1000);
     let store: TokenContext['store'];
     if (isRedisCache(cache)) {
       const prefix = cache.keyPrefix + config.keyPrefix;

@@ -3,7 +3,8 @@
  * family (rotations replace it: the entry holds the lowest generation still valid) plus legacy per-jti
  * entries. Each entry lives until the revoked token's own `exp` plus the clock tolerance. The number of
  * entries is capped; over the cap the entry added first is dropped and every access token that expires
- * before that entry ended is refused from then on (fail closed: those clients refresh).
+ * no later than the tokens it covered is refused from then on (fail closed: those clients refresh; tokens
+ * issued after the revoked ones expire later and stay valid).
  */
 
 /**
@@ -59,11 +60,15 @@ interface Entry {
 /** In-process registry of revocations, bounded by `maxEntries`. */
 export class RevocationRegistry {
   private readonly entries = new Map<string, Entry>();
-  /** Access tokens expiring at or before this are refused: an evicted entry may have covered them. */
+  /** Access tokens expiring at or before this are refused: a dropped entry may have covered them. */
   private floorMs = 0;
   private timer?: NodeJS.Timeout;
 
-  constructor(readonly maxEntries = DEFAULT_MAX_REVOCATIONS, sweepIntervalMs = 30_000) {
+  /**
+   * @param maxEntries the cap
+   * @param toleranceMs how far an entry's `untilMs` lies past the exp of the tokens it covers
+   */
+  constructor(readonly maxEntries = DEFAULT_MAX_REVOCATIONS, private readonly toleranceMs = 0, sweepIntervalMs = 30_000) {
     this.timer = setInterval(() => this.sweep(), sweepIntervalMs);
     this.timer.unref();
   }
@@ -97,6 +102,7 @@ export class RevocationRegistry {
   }
 
   sweep(now = Date.now()): void {
+    if (this.floorMs <= now) this.floorMs = 0;
     for (const [key, entry] of this.entries) if (entry.untilMs <= now) this.entries.delete(key);
   }
 
@@ -109,6 +115,6 @@ export class RevocationRegistry {
     const first = this.entries.entries().next();
     if (first.done) return;
     this.entries.delete(first.value[0]);
-    this.floorMs = Math.max(this.floorMs, first.value[1].untilMs);
+    this.floorMs = Math.max(this.floorMs, first.value[1].untilMs - this.toleranceMs);
   }
 }
