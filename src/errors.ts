@@ -56,9 +56,18 @@ export class InvalidOptionError extends WebtoolError {
 
 /** The cache (Redis) did not answer, or answered with a connection error, within the bound. */
 export class CacheUnavailableError extends WebtoolError {
-  override readonly code = 'ERR_WT_CACHE_UNAVAILABLE';
+  override readonly code: string = 'ERR_WT_CACHE_UNAVAILABLE';
   override readonly status = 503;
   protected override readonly problemTitle = 'Service Unavailable';
+}
+
+/**
+ * A state change (a token rotation, a revocation) was sent but its reply was lost (timeout, connection
+ * dropped): it may still take effect. Retrying the same call is safe: a retried rotation answers the
+ * same pair. A `CacheUnavailableError`, so existing handlers still answer 503.
+ */
+export class OutcomeUnknownError extends CacheUnavailableError {
+  override readonly code = 'ERR_WT_OUTCOME_UNKNOWN';
 }
 
 /** A lock could not be acquired within `timeoutMs`. */

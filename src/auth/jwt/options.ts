@@ -25,6 +25,18 @@ export interface JWTServiceOptions<C = unknown> {
   keyPrefix?: string;
   /** Verified access tokens remembered, so a token's signature is checked once per process. @default 10000 */
   verifiedTokenCacheSize?: number;
+  /** Live sessions (logins) per subject; a new login beyond it ends and revokes the oldest. At most 10000. @default 100 */
+  maxSessionsPerSubject?: number;
+  /**
+   * Seconds during which presenting the same refresh token again to `updateToken` (a retry after a lost
+   * reply) answers the same pair instead of counting as reuse, as long as the new refresh token was not
+   * used yet. 0 disables it. @default 10
+   */
+  rotationGraceTime?: number;
+  /** Seconds a revocation outlasts the revoked token's own `exp` (clock skew between hosts and Redis). @default 60 */
+  clockTolerance?: number;
+  /** Revocations this process remembers; beyond it, see README "Tokens" (fail closed). @default 100000 */
+  maxRevocations?: number;
 }
 
 /** The parsed configuration. */
@@ -37,11 +49,26 @@ export interface JWTConfig<C = unknown> {
   claimsClass?: new () => C;
   keyPrefix: string;
   verifiedTokenCacheSize: number;
+  maxSessionsPerSubject: number;
+  rotationGraceS: number;
+  clockToleranceS: number;
+  maxRevocations: number;
+}
+
+function nonNegativeInteger(name: string, value: unknown, fallback: number): number {
+  const n = value === undefined ? fallback : value;
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 0) throw new InvalidOptionError(name, 'must be a non-negative integer (seconds)');
+  return n;
 }
 
 function positiveInteger(name: string, value: unknown, fallback: number): number {
   const n = value === undefined ? fallback : value;
   if (typeof n !== 'number' || !Number.isInteger(n) || n <= 0) throw new InvalidOptionError(name, 'must be a positive integer');
+  return n;
+}
+
+function atMost(name: string, n: number, max: number): number {
+  if (n > max) throw new InvalidOptionError(name, `must be at most ${max}`);
   return n;
 }
 
@@ -81,5 +108,9 @@ export function parseJWTOptions<C>(options: JWTServiceOptions<C>): JWTConfig<C> 
     claimsClass: options.claimsClass,
     keyPrefix: options.keyPrefix ?? 'webtool:',
     verifiedTokenCacheSize: positiveInteger('verifiedTokenCacheSize', options.verifiedTokenCacheSize, 10_000),
+    maxSessionsPerSubject: atMost('maxSessionsPerSubject', positiveInteger('maxSessionsPerSubject', options.maxSessionsPerSubject, 100), 10_000),
+    rotationGraceS: nonNegativeInteger('rotationGraceTime', options.rotationGraceTime, 10),
+    clockToleranceS: nonNegativeInteger('clockTolerance', options.clockTolerance, 60),
+    maxRevocations: positiveInteger('maxRevocations', options.maxRevocations, 100_000),
   };
 }

@@ -5,15 +5,10 @@
  */
 import type { Cluster, Redis } from 'ioredis';
 import type { RedisCache } from '../../cache/redis-cache';
-import type { Revocation, RevocationRegistry } from './revocation-registry';
+import { parseRevocation, parseRevocations, type RevocationRegistry } from './revocation-registry';
 
-/** Parses "<kind>:<id>:<until ms>" (the format the scripts publish and store). */
-export function parseRevocation(message: string, untilMs?: number): Revocation | null {
-  const match = /^([jf]):([^:]+)(?::(\d+))?$/.exec(message);
-  if (!match) return null;
-  const until = untilMs ?? Number(match[3]);
-  return Number.isFinite(until) ? { kind: match[1] as 'j' | 'f', id: match[2], untilMs: until } : null;
-}
+// The message and zset formats are written down at the top of src/auth/lua/sessions.lua.
+export { parseRevocation };
 
 export class RevocationFeed {
   private readonly subscriber: Redis | Cluster;
@@ -25,8 +20,7 @@ export class RevocationFeed {
     this.subscriber = cache.client.duplicate();
     this.subscriber.on('error', () => {}); // the main client reports outages; this one just reconnects
     this.subscriber.on('message', (_channel: string, message: string) => {
-      const revocation = parseRevocation(message);
-      if (revocation) registry.add(revocation);
+      for (const revocation of parseRevocations(message)) registry.add(revocation);
     });
     let first: () => void;
     this.ready = new Promise((resolve) => (first = resolve));
