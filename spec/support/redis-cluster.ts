@@ -19,7 +19,7 @@ export interface PrivateCluster {
   nodes: { host: string; port: number }[];
   /** Ports of the nodes that are masters now (as a live node sees it). */
   masterPorts(): Promise<number[]>;
-  /** SIGKILLs the redis-server on `port` by its PID (as `INFO server` reports it). */
+  /** SIGKILLs the redis-server on `port` (its child process, by PID) and waits until it has exited. */
   killNode(port: number): Promise<void>;
   /** Waits until every live node reports `cluster_state:ok` and `masters` masters serve slots. */
   waitHealthy(timeoutMs?: number): Promise<void>;
@@ -64,7 +64,9 @@ export async function startPrivateCluster(options: PrivateClusterOptions = {}): 
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const states = await Promise.all(live().map((s) => cli(s.port, 'cluster', 'info').catch(() => '')));
-      if (states.every((out) => out.includes('cluster_state:ok')) && (await masterPorts()).length === masters) return;
+      const replication = await Promise.all(live().map((s) => cli(s.port, 'info', 'replication').catch(() => '')));
+      const synced = replication.every((out) => !out.includes('role:slave') || out.includes('master_link_status:up'));
+      if (synced && states.every((out) => out.includes('cluster_state:ok')) && (await masterPorts()).length === masters) return;
       if (Date.now() > deadline) throw new Error('the private Redis Cluster did not become healthy');
       await sleep(100);
     }
@@ -72,7 +74,9 @@ export async function startPrivateCluster(options: PrivateClusterOptions = {}): 
   try {
     for (let i = 0; i < masters * (1 + replicas); i++) {
       const port = await freePort();
-      const args = ['--cluster-enabled', 'yes', '--cluster-config-file', join(dir, `nodes-${port}.conf`), '--dir', dir, '--cluster-node-timeout', String(nodeTimeoutMs)];
+      const args = ['--cluster-enabled', 'yes', '--cluster-config-file', join(dir, `nodes-${port}.conf`), '--dir', dir, '--cluster-node-timeout', String(nodeTimeoutMs),
+        // replicas sync at once, and may take over however long ago they last heard from their master
+        '--repl-diskless-sync-delay', '0', '--cluster-replica-validity-factor', '0'];
       servers.push(await new PrivateRedis(port, args).start());
     }
     await run('redis-cli', ['--cluster', 'create', ...servers.map((s) => `127.0.0.1:${s.port}`), '--cluster-replicas', String(replicas), '--cluster-yes'], { timeout: 20_000 });
@@ -85,10 +89,10 @@ export async function startPrivateCluster(options: PrivateClusterOptions = {}): 
     nodes: servers.map((s) => ({ host: '127.0.0.1', port: s.port })),
     masterPorts,
     killNode: async (port) => {
-      const pid = Number(/process_id:(\d+)/.exec(await cli(port, 'info', 'server'))![1]);
+      const server = servers.find((s) => s.port === port);
+      if (!server) throw new Error(`no node on port ${port}`);
       dead.add(port);
-      process.kill(pid, 'SIGKILL');
-      while ((await cli(port, 'ping').catch(() => '')).includes('PONG')) await sleep(20);
+      await server.kill(); // SIGKILL to its PID; resolves once the process has exited
     },
     waitHealthy,
     stop,
