@@ -52,3 +52,10 @@ export function memoryLogger(): { lines: string[]; warn(...a: unknown[]): void; 
   const lines: string[] = [];
   return { lines, warn: (...a) => lines.push(a.map(String).join(' ')), error: (...a) => lines.push(a.map(String).join(' ')) };
 }
+
+/** Closes the shared PGlite, if a suite started it (root afterAll hook). */
+export async function closeSharedPGlite(): Promise<void> {
+  const started = pglite;
+  pglite = undefined;
+  if (started) await (await started).close();
+}

@@ -3,6 +3,7 @@
  * committed before the status line is written. The response is held until COMMIT returns; a COMMIT that
  * fails answers a problem+json 409/503 instead of the 2xx the handler meant to send.
  */
+import { OutgoingMessage } from 'node:http';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { DbUnavailableError, WebtoolError } from '../errors';
 import type { Database } from './database';
@@ -16,6 +17,8 @@ export interface TransactionalMiddlewareOptions extends Omit<TransactionOptions,
 }
 
 class RollbackSignal extends Error {}
+
+const headersSent = Object.getOwnPropertyDescriptor(OutgoingMessage.prototype, 'headersSent')!.get!;
 
 type Held = () => void;
 
@@ -55,6 +58,9 @@ export function transactional(db: Database, options: TransactionalMiddlewareOpti
     res.writeHead = hold('writeHead') as Response['writeHead'];
     res.write = hold('write') as Response['write'];
     res.end = hold('end') as Response['end'];
+    // While held, the response counts as sent: code after the handler (routing-controllers calls next()
+    // after an action, the final 404 handler, error handlers) must not try to answer a second time.
+    Object.defineProperty(res, 'headersSent', { configurable: true, get: () => state === 'holding' || headersSent.call(res) });
     res.once('close', () => {
       if (state === 'open') answered('aborted');
     });
@@ -62,6 +68,7 @@ export function transactional(db: Database, options: TransactionalMiddlewareOpti
     const restore = () => {
       state = 'done';
       Object.assign(res, originals);
+      delete (res as { headersSent?: boolean }).headersSent;
     };
 
     db.runInRequest(() =>

@@ -133,9 +133,12 @@ export class Transaction {
     try {
       result = await lease.query('COMMIT');
     } catch (err) {
-      // The outcome of a COMMIT whose connection died is unknown; the connection is not reused.
-      this.end(true);
-      throw isConnectionError(err) ? new DbUnavailableError('COMMIT failed: connection lost', { cause: sanitizeError(err) }) : sanitizeError(err);
+      // The outcome of a COMMIT whose connection died is unknown; such a connection is not reused.
+      const connection = isConnectionError(err);
+      this.end(connection);
+      if (connection) throw new DbUnavailableError('COMMIT failed: connection lost', { cause: sanitizeError(err) });
+      // e.g. a deferred constraint (23505) or a serialization failure (40001) detected at COMMIT
+      throw new TransactionAbortedError('COMMIT failed; the transaction rolled back', { cause: sanitizeError(err) });
     }
     this.end(false);
     if (this.driver.reportsCommandTag && result.command !== 'COMMIT') {
