@@ -127,3 +127,13 @@ export class StoreUnavailableError extends WebtoolError {
 export class ConfigurationError extends WebtoolError {
   override readonly code = 'ERR_WT_CONFIGURATION';
 }
+
+/**
+ * An external token issuer (discovery, JWKS or introspection endpoint) did not answer usably within
+ * `timeoutMs`; with `onIssuerFailure: 'unavailable'` it is answered with 503.
+ */
+export class IssuerUnavailableError extends WebtoolError {
+  override readonly code = 'ERR_WT_ISSUER_UNAVAILABLE';
+  override readonly status = 503;
+  protected override readonly problemTitle = 'Service Unavailable';
+}

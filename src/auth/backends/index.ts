@@ -5,3 +5,4 @@ export { AnnoSessionBackend, type AnnoSessionOptions } from './anno-session-back
 export { SessionBackend } from './session-backend';
 export { IPBackend } from './ip-backend';
 export { resolveIdentity, type ResolvedIdentity } from './chain';
+export { OIDCBackend, keycloakRoles, claimsToAuthData, ASYMMETRIC_ALGORITHMS, type AsymmetricAlgorithm, type IntrospectionOptions, type OIDCBackendOptions, type RolesMapper } from '../oidc/index';
