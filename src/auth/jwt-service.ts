@@ -14,6 +14,7 @@ import { updateToken } from './jwt/rotate';
 import type { AccessPayload, BaseClaims, RefreshPayload } from './jwt/types';
 import { validateAccessToken, validateRefreshToken } from './jwt/validate';
 import { VerifiedTokenCache } from './jwt/verified-cache';
+import { publicJwks, type JWKSet } from './jwks';
 
 /**
  * Token service, generic over the claims type (`sub: string` required).
@@ -82,6 +83,14 @@ export class JWTService<C extends BaseClaims = BaseClaims> {
   /** Logs `sub` out everywhere. @returns the number of sessions ended */
   revokeAll(sub: string): Promise<number> {
     return revokeAll(this.ctx, sub);
+  }
+
+  /**
+   * The public JWK Set of the current and previous keys (`kid`, `alg`, `use: 'sig'`), for `jwksHandler`.
+   * HMAC keys are never published: a service signing with a secret gives `{ keys: [] }`.
+   */
+  jwks(): Promise<JWKSet> {
+    return publicJwks(this.ctx.config);
   }
 
   /** Stops timers and listeners (not the cache: its owner closes it). */

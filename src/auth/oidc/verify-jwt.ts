@@ -22,6 +22,13 @@ const TOKEN_ERRORS = new Set([
   'ERR_JWK_INVALID',
 ]);
 
+/** `typ` values an access token may carry: RFC 9068's `at+jwt`, the generic `JWT`, or none. */
+function isAccessTyp(typ: string | undefined): boolean {
+  if (typ === undefined) return true;
+  const t = typ.toLowerCase().replace(/^application\//, '');
+  return t === 'at+jwt' || t === 'jwt';
+}
+
 type KeySet = ReturnType<typeof createRemoteJWKSet>;
 
 /** A JWS in compact form: three base64url parts. Anything else is an opaque token. */
@@ -46,7 +53,7 @@ export class JWTVerifier {
     });
     const keySet = await this.keySet;
     try {
-      const { payload } = await jwtVerify(token, keySet, {
+      const { payload, protectedHeader } = await jwtVerify(token, keySet, {
         issuer: this.config.issuer,
         audience: this.config.audience,
         algorithms: this.config.algorithms,
@@ -54,7 +61,9 @@ export class JWTVerifier {
         typ: this.config.requireAtJwt ? 'at+jwt' : undefined,
         requiredClaims: ['exp'],
       });
-      return payload;
+      // RFC 8725 §3.11: an explicitly typed token of another kind (a refresh token `rt+jwt`, a
+      // logout token…) signed by the same key is not an access token.
+      return isAccessTyp(protectedHeader.typ) ? payload : null;
     } catch (err) {
       if (err instanceof IssuerUnavailableError) throw err;
       const code = (err as { code?: unknown })?.code;
