@@ -6,7 +6,7 @@ import { InMemoryCache } from '../../../src/cache/in-memory-cache';
 import { IssuerUnavailableError } from '../../../src/errors';
 import { OIDCBackend } from '../../../src/auth/oidc/oidc-backend';
 import { keycloakRoles } from '../../../src/auth/oidc/claims';
-import type { OIDCBackendOptions } from '../../../src/auth/oidc/options';
+import { parseOIDCOptions, type OIDCBackendOptions } from '../../../src/auth/oidc/options';
 import { limitMiddleware } from '../../../src/throttle/limit-middleware';
 import { EXPRESS_MAJORS, quietLogger } from '../../support/app-factory';
 import { CLIENT, JWT_API, providerKey, startProvider, type TestProvider } from '../../support/oidc-provider';
@@ -89,6 +89,17 @@ describe('OIDCBackend (against a real oidc-provider on loopback)', () => {
       for (const algorithms of [['HS256'], ['none'], []]) {
         expect(() => backend({ algorithms: algorithms as never })).to.throw().with.property('code', 'ERR_WT_INVALID_OPTION');
       }
+    });
+
+    it('has the documented defaults', () => {
+      const config = parseOIDCOptions({ issuer: 'https://sso.example.test', audience: 'api' });
+      expect(config).to.include({
+        clockToleranceS: 30, requireAtJwt: false, timeoutMs: 2000, jwksCooldownMs: 30_000, jwksMaxAgeMs: 600_000,
+        failureBackoffMs: 1000, onIssuerFailure: 'unavailable',
+      });
+      expect(config.algorithms).to.not.include.members(['HS256', 'HS384', 'HS512', 'none']);
+      const introspection = parseOIDCOptions({ issuer: 'https://sso.example.test', audience: 'api', introspection: { clientId: 'a', clientSecret: 'b' } }).introspection;
+      expect(introspection).to.include({ cacheSize: 10_000, cacheMaxTtlMs: 60_000, negativeTtlMs: 10_000 });
     });
 
     it('requires issuer and audience', () => {
