@@ -185,3 +185,12 @@ export class SerializationError extends WebtoolError {
 export class TransactionPropagationError extends WebtoolError {
   override readonly code = 'ERR_WT_DB_PROPAGATION';
 }
+/**
+ * An external token issuer (discovery, JWKS or introspection endpoint) did not answer usably within
+ * `timeoutMs`; with `onIssuerFailure: 'unavailable'` it is answered with 503.
+ */
+export class IssuerUnavailableError extends WebtoolError {
+  override readonly code = 'ERR_WT_ISSUER_UNAVAILABLE';
+  override readonly status = 503;
+  protected override readonly problemTitle = 'Service Unavailable';
+}

@@ -2,6 +2,8 @@
 export { JWTService } from './jwt-service';
 export { RedisJWTService } from './redis-jwt-service';
 export type { JWTServiceOptions } from './jwt/options';
+export type { PreviousKey } from './jwt/options';
+export { jwksHandler, type JWKSet, type JwksHandlerOptions } from './jwks';
 export type { AccessPayload, BaseClaims, IssuedClaims, RefreshPayload } from './jwt/types';
 export { TOKEN_TYP } from './jwt/types';
 export { MAX_TOKEN_LENGTH } from './jwt/verify';

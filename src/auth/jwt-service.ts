@@ -19,6 +19,7 @@ import { updateToken } from './jwt/rotate';
 import type { AccessPayload, BaseClaims, RefreshPayload } from './jwt/types';
 import { validateAccessToken, validateRefreshToken } from './jwt/validate';
 import { VerifiedTokenCache } from './jwt/verified-cache';
+import { publicJwks, type JWKSet } from './jwks';
 
 /** True for a `RedisCache` (or an object shaped like one: `run` and `client`). */
 export function isRedisCache(cache: unknown): cache is RedisCache {
@@ -125,6 +126,14 @@ export class JWTService<C extends BaseClaims = BaseClaims> {
   /** Logs `sub` out everywhere (one revocation message). @returns the number of sessions ended */
   revokeAll(sub: string): Promise<number> {
     return revokeAll(this.ctx, sub);
+  }
+
+  /**
+   * The public JWK Set of the current and previous keys (`kid`, `alg`, `use: 'sig'`), for `jwksHandler`.
+   * HMAC keys are never published: a service signing with a secret gives `{ keys: [] }`.
+   */
+  jwks(): Promise<JWKSet> {
+    return publicJwks(this.ctx.config);
   }
 
   /** Stops timers and listeners (not the cache: its owner closes it). */

@@ -2,6 +2,7 @@
 import type { Request, Response } from 'express';
 import type { AuthData } from '../auth-data';
 import type { AuthBackend, IdentityKind, SessionOffer } from './backend';
+import { IssuerUnavailableError } from '../../errors';
 
 /** The caller as resolved by the chain. */
 export interface ResolvedIdentity {
@@ -31,6 +32,8 @@ export async function resolveIdentity(
         return { kind: backend.kind, auth: { identifier, scope, extra }, ...(offer ? { offer } : {}) };
       }
     } catch (err) {
+      // An external issuer that is down is the one failure a backend may answer with (503, by its policy).
+      if (err instanceof IssuerUnavailableError) throw err;
       if (!warned.has(backend)) {
         warned.add(backend);
         logger.warn(`[webtool] ERR_WT_BACKEND_FAILED: ${backend.constructor.name} threw (${(err as Error)?.name ?? 'error'}); treated as no match`);

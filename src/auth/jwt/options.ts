@@ -37,11 +37,31 @@ export interface JWTServiceOptions<C = unknown> {
   clockTolerance?: number;
   /** Revocations this process remembers; beyond it, see README "Tokens" (fail closed). @default 100000 */
   maxRevocations?: number;
+  /** The `kid` of `secretKey`, put in every token's header and in `jwks()`. Required with `previousKeys`. */
+  keyId?: string;
+  /**
+   * Keys that signed earlier tokens, verification only (a public key suffices). A token is verified
+   * with the one of these keys its `kid` names; tokens without `kid` with `secretKey` only.
+   * Remove a key once the tokens it signed have expired (the refresh lifetime).
+   */
+  previousKeys?: PreviousKey[];
 }
+
+/** A retired key still trusted for verification. */
+export interface PreviousKey {
+  key: string | Buffer | KeyObject;
+  kid: string;
+  password?: string;
+}
+
+/** A key of the service's own, as verification sees it. */
+export type OwnKey = LoadedKey & { kid?: string };
 
 /** The parsed configuration. */
 export interface JWTConfig<C = unknown> {
-  key: LoadedKey & { signingKey: KeyObject };
+  key: LoadedKey & { signingKey: KeyObject; kid?: string };
+  /** Verification-only keys, each with its kid. */
+  previousKeys: (OwnKey & { kid: string })[];
   accessTtlS: number;
   refreshTtlS: number;
   issuer?: string;
@@ -100,7 +120,8 @@ export function parseJWTOptions<C>(options: JWTServiceOptions<C>): JWTConfig<C> 
     throw new InvalidOptionError('claimsClass', 'must be a class');
   }
   return {
-    key: key as JWTConfig['key'],
+    key: { ...key, kid: parseKeyId(options) } as JWTConfig['key'],
+    previousKeys: parsePreviousKeys(options),
     accessTtlS: positiveInteger('accessTokenExpireTime', options.accessTokenExpireTime, 3600),
     refreshTtlS: positiveInteger('refreshTokenExpireTime', options.refreshTokenExpireTime, 604_800),
     issuer: options.issuer,
@@ -113,4 +134,29 @@ export function parseJWTOptions<C>(options: JWTServiceOptions<C>): JWTConfig<C> 
     clockToleranceS: nonNegativeInteger('clockTolerance', options.clockTolerance, 60),
     maxRevocations: positiveInteger('maxRevocations', options.maxRevocations, 100_000),
   };
+}
+
+function parseKeyId(options: JWTServiceOptions<unknown>): string | undefined {
+  const { keyId } = options;
+  if (keyId !== undefined && (typeof keyId !== 'string' || keyId === '')) throw new InvalidOptionError('keyId', 'must be a non-empty string');
+  if (keyId === undefined && options.previousKeys?.length) throw new InvalidOptionError('keyId', 'is required with previousKeys (tokens must name their key)');
+  return keyId;
+}
+
+function parsePreviousKeys(options: JWTServiceOptions<unknown>): JWTConfig['previousKeys'] {
+  const list = options.previousKeys ?? [];
+  if (!Array.isArray(list)) throw new InvalidOptionError('previousKeys', 'must be an array of { key, kid }');
+  const seen = new Set([options.keyId]);
+  return list.map((entry, i) => {
+    const name = `previousKeys[${i}]`;
+    if (!entry || typeof entry !== 'object') throw new InvalidOptionError(name, 'must be { key, kid }');
+    if (typeof entry.kid !== 'string' || entry.kid === '') throw new InvalidOptionError(`${name}.kid`, 'must be a non-empty string');
+    if (seen.has(entry.kid)) throw new InvalidOptionError(`${name}.kid`, `"${entry.kid}" names two keys`);
+    seen.add(entry.kid);
+    try {
+      return { ...loadKey(entry.key, entry.password, { allowWeakSecret: options.allowWeakSecret }), kid: entry.kid };
+    } catch (err) {
+      throw new InvalidOptionError(`${name}.key`, (err as WebtoolError).message, { cause: err });
+    }
+  });
 }

@@ -24,7 +24,7 @@ export interface TokenSpec {
 /** Signs a token; the algorithm is the key's. */
 export function signToken(config: JWTConfig, spec: TokenSpec): Promise<string> {
   const jwt = new SignJWT({ ...spec.claims, token_type: spec.type, fid: spec.fid, fgen: spec.gen ?? 0 })
-    .setProtectedHeader({ alg: config.key.algorithm, typ: TOKEN_TYP[spec.type] })
+    .setProtectedHeader({ alg: config.key.algorithm, typ: TOKEN_TYP[spec.type], ...(config.key.kid ? { kid: config.key.kid } : {}) })
     .setIssuedAt(spec.iat)
     .setExpirationTime(spec.iat + spec.ttlS)
     .setJti(spec.jti);
