@@ -6,3 +6,4 @@ export * from './utils/index';
 export * from './auth/index';
 export * from './throttle/index';
 export * from './controllers/index';
+export * from './express/index';

@@ -18,7 +18,10 @@ export function authorizationChecker(action: Action, roles: string[]): boolean {
   const req = action.request as Request;
   if (!req.auth) throw unauthorized(req, action.response as Response);
   const missing = roles.filter((role) => !req.auth!.scope?.includes(role));
-  if (missing.length) throw new ForbiddenError(`Missing scope: ${missing.join(', ')}`);
+  if (missing.length) {
+    (action.response as Response).type('application/problem+json'); // like 401, 429 and 503
+    throw new ForbiddenError(`Missing scope: ${missing.join(', ')}`);
+  }
   return true;
 }
 
