@@ -4,6 +4,7 @@
  * revocation registry on every use); refresh tokens against the session state in the cache.
  */
 import type { Cache } from '../cache/cache';
+import { InvalidOptionError } from '../errors';
 import type { TokenContext } from './jwt/context';
 import { CacheSessionStore } from './jwt/cache-session-store';
 import { createToken } from './jwt/create';
@@ -28,6 +29,7 @@ export class JWTService<C extends BaseClaims = BaseClaims> {
   protected readonly ctx: TokenContext & { store: TokenContext['store'] };
 
   constructor(protected readonly cache: Cache, options: JWTServiceOptions<C>) {
+    if (typeof cache?.get !== 'function' || typeof cache?.set !== 'function') throw new InvalidOptionError('cache', 'is required: new JWTService(cache, options) with a RedisCache or InMemoryCache');
     const config = parseJWTOptions(options) as JWTConfig;
     this.ctx = {
       config,

@@ -9,6 +9,7 @@ import { StoreUnavailableError } from '../errors';
 import type { Logger } from '../cache/redis-cache';
 import { MemoryStore } from './memory-store';
 import type { ConsumeRule, Decision, RateLimitStore } from './store';
+import { checkOptions } from '../utils/options';
 
 export type FailurePolicy = 'open' | 'closed' | 'memory';
 
@@ -29,6 +30,7 @@ export class ResilientStore implements RateLimitStore {
   private down = false;
 
   constructor(private readonly primary: RateLimitStore, options: ResilientStoreOptions = {}) {
+    checkOptions(options, ['onFailure', 'fallback', 'logger'], 'ResilientStore');
     this.onFailure = options.onFailure ?? 'memory';
     this.fallback = this.onFailure === 'memory' ? (options.fallback ?? new MemoryStore()) : undefined;
     this.logger = options.logger ?? console;

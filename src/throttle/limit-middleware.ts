@@ -16,6 +16,7 @@ import { createStore } from './create-store';
 import type { FailurePolicy } from './failure-policy';
 import type { RequestFn } from './rule';
 import type { RateLimitStore } from './store';
+import { checkOptions } from '../utils/options';
 
 /** Options of `limitMiddleware` / `LimitMiddleware`. */
 export interface LimitMiddlewareOptions {
@@ -53,6 +54,7 @@ function isBackend(value: unknown): value is AuthBackend {
 
 /** Validates the options once. @throws InvalidOptionError naming the option */
 export function parseLimitOptions(options: LimitMiddlewareOptions): { engine: LimitEngine; backends: AuthBackend[] } {
+  checkOptions(options, ['cache', 'authBackend', 'annoBackend', 'backends', 'store', 'onStoreFailure', 'storeTimeoutMs', 'keyPrefix', 'standardHeaders', 'legacyHeaders', 'handler', 'skip', 'logger'], 'limitMiddleware');
   if (!options || typeof options !== 'object') throw new InvalidOptionError('options', 'must be an object with a cache');
   const { cache, authBackend, annoBackend, backends, store, onStoreFailure = 'memory', storeTimeoutMs = 100 } = options;
   if (!cache || typeof cache.get !== 'function') throw new InvalidOptionError('cache', 'is required (a RedisCache or InMemoryCache)');

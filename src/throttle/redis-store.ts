@@ -10,6 +10,7 @@ import { RedisCache } from '../cache/redis-cache';
 import { withTimeout } from '../cache/with-timeout';
 import { InvalidOptionError, StoreUnavailableError } from '../errors';
 import type { ConsumeRule, Decision, RateLimitStore, RuleOutcome } from './store';
+import { checkOptions } from '../utils/options';
 
 /** Options of `RedisStore`. */
 export interface RedisStoreOptions {
@@ -26,7 +27,9 @@ export class RedisStore implements RateLimitStore {
   readonly timeoutMs: number;
   private readonly script: LuaCommand<number[]>;
 
-  constructor(cacheOrClient: RedisCache | Redis | Cluster, { timeoutMs = 100 }: RedisStoreOptions = {}) {
+  constructor(cacheOrClient: RedisCache | Redis | Cluster, options: RedisStoreOptions = {}) {
+    checkOptions(options, ['timeoutMs'], 'RedisStore');
+    const { timeoutMs = 100 } = options;
     if (cacheOrClient instanceof RedisCache) this.client = cacheOrClient.client;
     else if (cacheOrClient instanceof Redis || cacheOrClient instanceof Cluster) this.client = cacheOrClient;
     else throw new InvalidOptionError('cache', 'RedisStore needs a RedisCache or an ioredis client');

@@ -41,6 +41,13 @@ export function nearestName(name: string, known: readonly string[]): string | un
   return best?.name;
 }
 
+/** The option names of an options type. */
+type OptionName<T> = Extract<keyof NonNullable<T>, string>;
+/** Compile-time guard: a `known` list that forgets an option of `T` names it in the type error. */
+type ListsEvery<T, K extends readonly string[]> = [Exclude<OptionName<T>, K[number]>] extends [never]
+  ? unknown
+  : { missingOptionNames: Exclude<OptionName<T>, K[number]> };
+
 /**
  * Throws unless every own key of `options` is in `known`. Call it first thing in an options parser.
  * `undefined` options pass (the defaults apply); a non-object is rejected.
@@ -48,15 +55,16 @@ export function nearestName(name: string, known: readonly string[]): string | un
  * @throws InvalidOptionError naming the unknown option and, when one is close, the known one meant
  * @example checkOptions(options, ['cache', 'legacyHeaders'], 'limitMiddleware');
  */
-export function checkOptions(options: unknown, known: readonly string[], where: string): void {
+export function checkOptions<T, const K extends readonly OptionName<T>[]>(options: T, known: K & ListsEvery<T, K>, where: string): void {
   if (options === undefined) return;
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
     throw new InvalidOptionError(where, `options must be an object, got ${Array.isArray(options) ? 'an array' : options === null ? 'null' : typeof options}`);
   }
+  const names: readonly string[] = known;
   for (const key of Object.keys(options)) {
-    if (known.includes(key)) continue;
-    const near = nearestName(key, known);
-    const hint = near ? `; did you mean \`${near}\`?` : `; known options: ${known.join(', ')}`;
+    if (names.includes(key)) continue;
+    const near = nearestName(key, names);
+    const hint = near ? `; did you mean \`${near}\`?` : `; known options: ${names.join(', ')}`;
     throw new InvalidOptionError(key, `unknown option of ${where}${hint}`);
   }
 }

@@ -13,6 +13,7 @@ import type { AuthData } from '../auth-data';
 import type { AuthBackend } from './backend';
 import { readCookie } from './cookies';
 import { isValidId, randomId, sign, unsign } from './signed-id';
+import { checkOptions } from '../../utils/options';
 
 /** Options of `AnnoSessionBackend`. */
 export interface AnnoSessionOptions {
@@ -68,6 +69,7 @@ export class AnnoSessionBackend implements AuthBackend {
   private readonly ipv6Subnet: number | false;
 
   constructor(options: AnnoSessionOptions = {}) {
+    checkOptions(options, ['sessionName', 'maxAge', 'secure', 'sameSite', 'secret', 'sessionFactory', 'ipv6Subnet', 'logger'], 'AnnoSessionBackend');
     const { sessionName = 'th-session', maxAge = 14 * 24 * 3600, secure = true, sameSite = 'lax', secret, sessionFactory, ipv6Subnet = 56 } = options;
     if (typeof sessionName !== 'string' || !/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(sessionName)) {
       throw new InvalidOptionError('sessionName', 'must be a cookie name (RFC 6265 token)');

@@ -6,12 +6,15 @@ import type { Request } from 'express';
 import { ipKey } from '../../utils/ip-key';
 import type { AuthData } from '../auth-data';
 import type { AuthBackend } from './backend';
+import { checkOptions } from '../../utils/options';
 
 export class IPBackend implements AuthBackend {
   readonly kind = 'anno' as const;
   private readonly ipv6Subnet: number | false;
 
-  constructor({ ipv6Subnet = 56 }: { ipv6Subnet?: number | false } = {}) {
+  constructor(options: { ipv6Subnet?: number | false } = {}) {
+    checkOptions(options, ['ipv6Subnet'], 'IPBackend');
+    const { ipv6Subnet = 56 } = options;
     this.ipv6Subnet = ipv6Subnet;
   }
 
