@@ -7,3 +7,4 @@ export * from './auth/index';
 export * from './throttle/index';
 export * from './controllers/index';
 export * from './db/index';
+export * from './express/index';

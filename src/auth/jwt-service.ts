@@ -7,6 +7,7 @@
  */
 import type { Cache } from '../cache/cache';
 import { RedisCache } from '../cache/redis-cache';
+import { InvalidOptionError } from '../errors';
 import type { TokenContext } from './jwt/context';
 import { CacheSessionStore } from './jwt/cache-session-store';
 import { createToken } from './jwt/create';
@@ -42,6 +43,7 @@ export class JWTService<C extends BaseClaims = BaseClaims> {
   private readonly feed?: RevocationFeed;
 
   constructor(protected readonly cache: Cache, options: JWTServiceOptions<C>) {
+    if (typeof cache?.get !== 'function' || typeof cache?.set !== 'function') throw new InvalidOptionError('cache', 'is required: new JWTService(cache, options) with a RedisCache or InMemoryCache');
     const config = parseJWTOptions(options) as JWTConfig;
     const registry = new RevocationRegistry(config.maxRevocations, config.clockToleranceS * 1000);
     let store: TokenContext['store'];

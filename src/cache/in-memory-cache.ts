@@ -9,6 +9,7 @@ import { WriteOrderedMap } from '../utils/write-ordered-map';
 import type { Cache, Lock, LockOptions, SetOptions } from './cache';
 import { acquireLock } from './lock';
 import { expiresAt, parseSetOptions } from './set-options';
+import { checkOptions } from '../utils/options';
 
 /** Options of `InMemoryCache`. */
 export interface InMemoryCacheOptions {
@@ -36,6 +37,7 @@ export class InMemoryCache implements Cache {
   private timer?: NodeJS.Timeout;
 
   constructor(options: InMemoryCacheOptions = {}) {
+    checkOptions(options, ['maxEntries', 'sweepIntervalMs', 'now'], 'InMemoryCache');
     const { maxEntries = 100_000, sweepIntervalMs = 10_000, now = Date.now } = options;
     if (!Number.isInteger(maxEntries) || maxEntries < 1) throw new InvalidOptionError('maxEntries', 'must be a positive integer');
     if (!Number.isFinite(sweepIntervalMs) || sweepIntervalMs <= 0) throw new InvalidOptionError('sweepIntervalMs', 'must be a positive number');

@@ -10,6 +10,7 @@ import { acquireLock } from './lock';
 import { luaCommand, readLua } from './lua';
 import { parseSetOptions } from './set-options';
 import { withTimeout } from './with-timeout';
+import { checkOptions } from '../utils/options';
 
 /** Where warnings go. Messages never contain URLs, passwords or values. */
 export interface Logger {
@@ -54,6 +55,7 @@ export class RedisCache implements Cache {
   private closed = false;
 
   constructor(connection: string | RedisOptions | Redis | Cluster, options: RedisCacheOptions = {}) {
+    checkOptions(options, ['keyPrefix', 'commandTimeoutMs', 'logger'], 'RedisCache');
     const { keyPrefix = '', commandTimeoutMs = 1000, logger = console } = options;
     if (typeof keyPrefix !== 'string') throw new InvalidOptionError('keyPrefix', 'must be a string');
     if (!Number.isFinite(commandTimeoutMs) || commandTimeoutMs <= 0) {

@@ -26,6 +26,7 @@ export function authorizationChecker(action: Action, roles: string[]): boolean {
     // the scope needed when every name is a valid scope-token (RFC 6749 §3.3), so the header stays well formed.
     const challenge = roles.every((r) => SCOPE_TOKEN.test(r)) ? `Bearer error="insufficient_scope", scope="${roles.join(' ')}"` : 'Bearer error="insufficient_scope"';
     (action.response as Response).setHeader('WWW-Authenticate', challenge);
+    (action.response as Response).type('application/problem+json'); // like 401, 429 and 503
     throw new ForbiddenError(`Missing scope: ${missing.join(', ')}`);
   }
   return true;

@@ -3,3 +3,4 @@ import '../express-request';
 export { Limiter, getLimiterRules } from './limiter';
 export { CurrentAuth } from './current-auth';
 export { authorizationChecker, currentUserChecker } from './checkers';
+export { webtoolErrorHandler, type ErrorMiddlewareClass } from './error-handler';

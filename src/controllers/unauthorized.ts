@@ -7,5 +7,7 @@ import { UnauthorizedError } from '../errors';
 export function unauthorized(req: Request, res: Response): UnauthorizedError {
   const presented = bearerToken(req) !== null;
   res.setHeader('WWW-Authenticate', presented ? 'Bearer error="invalid_token"' : 'Bearer');
+  // problem+json like 429 and 503, also when routing-controllers' own handler serialises it (res.json keeps a set type).
+  res.type('application/problem+json');
   return new UnauthorizedError(presented ? 'The access token is invalid, expired or revoked' : 'Authentication required');
 }

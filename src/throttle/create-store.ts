@@ -6,6 +6,7 @@ import { ResilientStore, type FailurePolicy } from './failure-policy';
 import { MemoryStore } from './memory-store';
 import { RedisStore } from './redis-store';
 import type { RateLimitStore } from './store';
+import { checkOptions } from '../utils/options';
 
 /** Options of `createStore`. */
 export interface CreateStoreOptions {
@@ -20,7 +21,9 @@ export interface CreateStoreOptions {
 const memoryStores = new WeakMap<Cache, MemoryStore>();
 
 /** `RedisCache` → Lua store behind the failure policy; any other cache → its shared `MemoryStore`. */
-export function createStore(cache: Cache, { onFailure = 'memory', timeoutMs, logger }: CreateStoreOptions = {}): RateLimitStore {
+export function createStore(cache: Cache, options: CreateStoreOptions = {}): RateLimitStore {
+  checkOptions(options, ['onFailure', 'timeoutMs', 'logger'], 'createStore');
+  const { onFailure = 'memory', timeoutMs, logger } = options;
   if (cache instanceof RedisCache) return new ResilientStore(new RedisStore(cache, { timeoutMs }), { onFailure, logger });
   let store = memoryStores.get(cache);
   if (!store) {

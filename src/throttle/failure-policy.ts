@@ -17,6 +17,7 @@ import { InvalidOptionError, StoreUnavailableError } from '../errors';
 import type { Logger } from '../cache/redis-cache';
 import { MemoryStore } from './memory-store';
 import type { ConsumeRule, Decision, RateLimitStore } from './store';
+import { checkOptions } from '../utils/options';
 
 export type FailurePolicy = 'open' | 'closed' | 'memory';
 
@@ -51,6 +52,7 @@ export class ResilientStore implements RateLimitStore {
   private probing = false;
 
   constructor(private readonly primary: RateLimitStore, options: ResilientStoreOptions = {}) {
+    checkOptions(options, ['onFailure', 'fallback', 'logger', 'breakerFailures'], 'ResilientStore');
     this.onFailure = options.onFailure ?? 'memory';
     this.breakerFailures = options.breakerFailures ?? 3;
     if (!Number.isInteger(this.breakerFailures) || this.breakerFailures < 1) throw new InvalidOptionError('breakerFailures', 'must be a positive integer');

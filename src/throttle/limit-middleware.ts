@@ -14,6 +14,7 @@ import { createStore } from './create-store';
 import type { FailurePolicy } from './failure-policy';
 import type { RequestFn } from './rule';
 import type { RateLimitStore } from './store';
+import { checkOptions } from '../utils/options';
 
 /** Options of `limitMiddleware` / `LimitMiddleware`. */
 export interface LimitMiddlewareOptions {
@@ -49,6 +50,7 @@ export interface LimitMiddlewareOptions {
 
 /** Validates the options once. @throws InvalidOptionError naming the option */
 export function parseLimitOptions(options: LimitMiddlewareOptions): { engine: LimitEngine; backends: AuthBackend[] } {
+  checkOptions(options, ['cache', 'authBackend', 'annoBackend', 'backends', 'store', 'onStoreFailure', 'storeTimeoutMs', 'keyPrefix', 'standardHeaders', 'legacyHeaders', 'handler', 'skip', 'logger', 'ipv6Subnet'], 'limitMiddleware');
   if (!options || typeof options !== 'object') throw new InvalidOptionError('options', 'must be an object with a cache');
   const { cache, authBackend, annoBackend, backends, store, onStoreFailure = 'memory', storeTimeoutMs } = options;
   if (!cache || typeof cache.get !== 'function') throw new InvalidOptionError('cache', 'is required (a RedisCache or InMemoryCache)');

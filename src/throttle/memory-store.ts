@@ -7,6 +7,7 @@
 import { InvalidOptionError } from '../errors';
 import { WriteOrderedMap } from '../utils/write-ordered-map';
 import { checkStoreRules, type ConsumeRule, type Decision, type RateLimitStore, type RuleOutcome } from './store';
+import { checkOptions } from '../utils/options';
 
 /** Options of `MemoryStore`. */
 export interface MemoryStoreOptions {
@@ -109,6 +110,7 @@ export class MemoryStore implements RateLimitStore {
   private timer?: NodeJS.Timeout;
 
   constructor(options: MemoryStoreOptions = {}) {
+    checkOptions(options, ['maxKeys', 'sweepIntervalMs', 'now'], 'MemoryStore');
     const { maxKeys = 1_000_000, sweepIntervalMs = 5000, now = Date.now } = options;
     if (!Number.isInteger(maxKeys) || maxKeys < 1) throw new InvalidOptionError('maxKeys', 'must be a positive integer');
     this.maxKeys = maxKeys;

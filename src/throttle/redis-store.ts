@@ -10,6 +10,7 @@ import { luaCommand, readLua, type LuaCommand } from '../cache/lua';
 import { RedisCache } from '../cache/redis-cache';
 import { InvalidOptionError, StoreUnavailableError } from '../errors';
 import { checkStoreRules, type ConsumeRule, type Decision, type RateLimitStore, type RuleOutcome } from './store';
+import { checkOptions } from '../utils/options';
 
 /** Options of `RedisStore`. */
 export interface RedisStoreOptions {
@@ -39,6 +40,7 @@ export class RedisStore implements RateLimitStore {
   private readonly pending = new Set<(err: StoreUnavailableError) => void>();
 
   constructor(cacheOrClient: RedisCache | Redis | Cluster, options: RedisStoreOptions = {}) {
+    checkOptions(options, ['timeoutMs'], 'RedisStore');
     if (cacheOrClient instanceof RedisCache) this.client = cacheOrClient.client;
     else if (cacheOrClient instanceof Redis || cacheOrClient instanceof Cluster) this.client = cacheOrClient;
     else throw new InvalidOptionError('cache', 'RedisStore needs a RedisCache or an ioredis client');

@@ -14,6 +14,7 @@ import { ipKey, parseIpv6Subnet } from '../../utils/ip-key';
 import type { AuthBackend, AuthResult, SessionOffer } from './backend';
 import { readCookie } from './cookies';
 import { isValidId, randomId, sign, unsign } from './signed-id';
+import { checkOptions } from '../../utils/options';
 
 /** Options of `AnnoSessionBackend`. */
 export interface AnnoSessionOptions {
@@ -86,6 +87,7 @@ export class AnnoSessionBackend implements AuthBackend {
   private readonly mintBudget: { limit: number; windowMs: number };
 
   constructor(options: AnnoSessionOptions = {}) {
+    checkOptions(options, ['sessionName', 'maxAge', 'secure', 'sameSite', 'secret', 'sessionFactory', 'ipv6Subnet', 'mintBudget', 'logger'], 'AnnoSessionBackend');
     const { sessionName = 'th-session', maxAge = 14 * 24 * 3600, secure = true, sameSite = 'lax', secret, sessionFactory } = options;
     if (typeof sessionName !== 'string' || !/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(sessionName)) {
       throw new InvalidOptionError('sessionName', 'must be a cookie name (RFC 6265 token)');

@@ -6,6 +6,7 @@ import type { Request } from 'express';
 import { ipKey, parseIpv6Subnet } from '../../utils/ip-key';
 import type { AuthData } from '../auth-data';
 import type { AuthBackend } from './backend';
+import { checkOptions } from '../../utils/options';
 
 /**
  * Counts every caller by address, IPv6 grouped by prefix.
@@ -18,6 +19,7 @@ export class IPBackend implements AuthBackend {
 
   /** @param options.ipv6Subnet IPv6 prefix length (1–128) or false for the full address. @default 56 */
   constructor(options: { ipv6Subnet?: number | false } = {}) {
+    checkOptions(options, ['ipv6Subnet'], 'IPBackend');
     this.ipv6Subnet = parseIpv6Subnet(options?.ipv6Subnet);
   }
 

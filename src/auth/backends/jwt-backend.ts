@@ -3,6 +3,7 @@ import type { Request } from 'express';
 import { toAuthData, type AuthData } from '../auth-data';
 import type { AuthBackend } from './backend';
 import { MAX_TOKEN_LENGTH } from '../jwt/verify';
+import { InvalidOptionError } from '../../errors';
 
 /** What the backend needs of a token service (JWTService and RedisJWTService fit). */
 export interface AccessTokenValidator {
@@ -29,7 +30,10 @@ export function bearerToken(req: Request): string | null {
 export class JWTBackend implements AuthBackend {
   readonly kind = 'user' as const;
 
-  constructor(private readonly service: AccessTokenValidator) {}
+  constructor(private readonly service: AccessTokenValidator) {
+    // Without a service every caller would silently be anonymous (issue 11).
+    if (typeof service?.validateAccessToken !== 'function') throw new InvalidOptionError('service', 'is required: new JWTBackend(jwtService)');
+  }
 
   async authenticate(req: Request): Promise<AuthData | null> {
     const token = bearerToken(req);

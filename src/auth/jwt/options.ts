@@ -2,6 +2,7 @@
 import type { KeyObject } from 'node:crypto';
 import { InvalidOptionError, WebtoolError } from '../../errors';
 import { loadKey, type JWSAlgorithm, type LoadedKey } from '../../utils/load-key';
+import { checkOptions } from '../../utils/options';
 
 /** Options of `JWTService` and `RedisJWTService`. Times are in seconds, as the seed's API has them. */
 export interface JWTServiceOptions<C = unknown> {
@@ -94,6 +95,7 @@ function atMost(name: string, n: number, max: number): number {
 
 /** @throws InvalidOptionError naming the option */
 export function parseJWTOptions<C>(options: JWTServiceOptions<C>): JWTConfig<C> {
+  checkOptions(options, ['secretKey', 'password', 'allowWeakSecret', 'accessTokenExpireTime', 'refreshTokenExpireTime', 'algorithm', 'issuer', 'audience', 'claimsClass', 'keyPrefix', 'verifiedTokenCacheSize', 'maxSessionsPerSubject', 'rotationGraceTime', 'clockTolerance', 'maxRevocations', 'keyId', 'previousKeys'], 'JWTService');
   if (!options || typeof options !== 'object') throw new InvalidOptionError('options', 'must be an object with secretKey');
   if (options.secretKey === undefined || options.secretKey === null || options.secretKey === '') {
     throw new InvalidOptionError('secretKey', 'is required');
