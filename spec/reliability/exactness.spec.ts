@@ -1,7 +1,8 @@
 /**
  * @module Exactness under load: 4 worker processes share one Redis; a limit of 100 per minute admits
  * exactly 100 of 2,000 concurrent requests of one identity, and exactly 100 each for 50 identities at
- * once. 200 parallel rotations of one refresh token: exactly one wins, then the family is revoked.
+ * once. 200 parallel rotations of one refresh token: one rotation (the same pair for all within the grace;
+ * exactly one winner with no grace), then a replay revokes the family.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
@@ -143,13 +144,7 @@ describe('Exact limits under load across 4 processes sharing one Redis', functio
       for (const c of caches) await c.close();
     });
 
-    it('lets exactly one win; the 199 losers are replays, so the family (winner included) is revoked everywhere', async () => {
-      const [access, refresh] = await services[0].createToken({ sub: 'race' });
-      const results = await Promise.all(Array.from({ length: 200 }, (_, i) => services[i % 4].updateToken({ sub: 'race' }, refresh)));
-      const winners = results.filter((r): r is [string, string] => r !== null);
-      expect(winners).to.have.length(1);
-      const [newAccess, newRefresh] = winners[0];
-      // Issue 2: presenting a rotated refresh token revokes the whole family, the winner's new pair included.
+    async function expectFamilyRevokedEverywhere(sub: string, access: string, refresh: string, newAccess: string, newRefresh: string): Promise<void> {
       for (const s of services) {
         expect(await s.validateRefreshToken(newRefresh)).to.equal(null);
         expect(await s.validateRefreshToken(refresh)).to.equal(null);
@@ -163,7 +158,37 @@ describe('Exact limits under load across 4 processes sharing one Redis', functio
         if (live) await new Promise((r) => setTimeout(r, 20));
       } while (live && Date.now() < deadline);
       expect(live, 'services still accepting the winner access token').to.equal(0);
-      expect(await services[1].updateToken({ sub: 'race' }, newRefresh)).to.equal(null);
+      expect(await services[1].updateToken({ sub }, newRefresh)).to.equal(null);
+    }
+
+    it('with the default grace, one rotation happens: all 200 get the same new pair; a replay after the new token was used revokes the family everywhere', async () => {
+      const [access, refresh] = await services[0].createToken({ sub: 'race' });
+      const results = await Promise.all(Array.from({ length: 200 }, (_, i) => services[i % 4].updateToken({ sub: 'race' }, refresh)));
+      const pairs = results.filter((r): r is [string, string] => r !== null);
+      expect(pairs).to.have.length(200);
+      // One generation, one refresh jti: every answer carries the same new refresh token (EdDSA signs deterministically).
+      expect(new Set(pairs.map(([, r]) => r)).size).to.equal(1);
+      const [newAccess, newRefresh] = pairs[0];
+      const [nextAccess] = (await services[2].updateToken({ sub: 'race' }, newRefresh))!;
+      expect(await services[3].updateToken({ sub: 'race' }, refresh)).to.equal(null); // reuse now
+      await expectFamilyRevokedEverywhere('race', access, refresh, nextAccess, newRefresh);
+      expect(await services[0].validateAccessToken(newAccess)).to.equal(null);
+    });
+
+    it('with rotationGraceTime 0, exactly one of 200 wins; the 199 losers are replays, so the family (winner included) is revoked everywhere', async () => {
+      const strict = caches.map((c) => new RedisJWTService(c, { secretKey: jwtKey, rotationGraceTime: 0 }));
+      try {
+        await Promise.all(strict.map((s) => s.ready));
+        const [access, refresh] = await strict[0].createToken({ sub: 'race-strict' });
+        const results = await Promise.all(Array.from({ length: 200 }, (_, i) => strict[i % 4].updateToken({ sub: 'race-strict' }, refresh)));
+        const winners = results.filter((r): r is [string, string] => r !== null);
+        expect(winners).to.have.length(1);
+        const [newAccess, newRefresh] = winners[0];
+        for (const s of strict) expect(await s.validateRefreshToken(newRefresh)).to.equal(null);
+        await expectFamilyRevokedEverywhere('race-strict', access, refresh, newAccess, newRefresh);
+      } finally {
+        for (const s of strict) await s.close();
+      }
     });
   });
 });
