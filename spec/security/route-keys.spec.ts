@@ -118,6 +118,15 @@ for (const major of EXPRESS_MAJORS) {
       expect(await statuses(app, ['/one/x', '/two/x', '/one/x'])).to.deep.equal([200, 200, 429]);
     });
 
+    it('keeps /x and /x/ apart under strict routing, where Express routes them apart', async () => {
+      app = major.load()();
+      app.set('strict routing', true); // before the first app.use, as for case sensitivity
+      app.use(limitMiddleware({ cache: new InMemoryCache(), backends: [new IPBackend()] }));
+      app.get('/x', limiter(1, 60), ok);
+      app.get('/x/', limiter(1, 60), ok);
+      expect(await statuses(app, ['/x', '/x/', '/X', '/X/'])).to.deep.equal([200, 200, 429, 429]);
+    });
+
     it('keys a route parameter by the pattern and an app-wide limiter once for every path', async () => {
       app.use(limiter(3, 60));
       app.get('/p/:id', ok);
