@@ -3,6 +3,8 @@
  * trailing slashes, parameter values, mounts, nested routers and HEAD cannot buy a fresh budget
  * (issue 8 items 1 and 4). Every attack runs on Express 4 and Express 5, with the defaults.
  */
+import { request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { Express, NextFunction, Request, Response } from 'express';
 import request from 'supertest';
 import { expect } from 'chai';
@@ -26,6 +28,30 @@ function caseVariants(word: string): string[] {
   let variants = [''];
   for (const ch of word) variants = variants.flatMap((v) => [v + ch.toLowerCase(), v + ch.toUpperCase()]);
   return variants;
+}
+
+/** Statuses of raw requests whose request targets are sent as given (e.g. absolute-form). */
+async function rawStatuses(app: Express, targets: string[]): Promise<number[]> {
+  const server = app.listen(0, '127.0.0.1');
+  await new Promise((resolve) => server.once('listening', resolve));
+  const { port } = server.address() as AddressInfo;
+  const out: number[] = [];
+  try {
+    for (const path of targets) {
+      out.push(
+        await new Promise<number>((resolve, reject) => {
+          const req = httpRequest({ host: '127.0.0.1', port, path, agent: false }, (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+          });
+          req.on('error', reject).end();
+        }),
+      );
+    }
+  } finally {
+    await new Promise((resolve) => server.close(resolve));
+  }
+  return out;
 }
 
 const admitted = (codes: number[]) => codes.filter((c) => c === 200).length;
@@ -57,8 +83,10 @@ for (const major of EXPRESS_MAJORS) {
 
     it('keys a mount with a parameter once: /users/1, /users/2 … share one budget', async () => {
       app.use('/users/:id', limiter(2, 60));
-      app.get('/users/:id', ok);
-      expect(await statuses(app, ['/users/1', '/users/2', '/users/3', '/USERS/4', '/users/users'])).to.deep.equal([200, 200, 429, 429, 429]);
+      app.get('/users/:id', (req: Request, res: Response) => res.json({ id: req.params.id }));
+      // The walk leaves Express's own match state alone: the handler still sees its parameter.
+      expect((await request(app).get('/users/7')).body).to.deep.equal({ id: '7' });
+      expect(await statuses(app, ['/users/2', '/users/3', '/USERS/4', '/users/users'])).to.deep.equal([200, 429, 429, 429]);
     });
 
     it('keys nested routers by their patterns, parameters included', async () => {
@@ -92,6 +120,15 @@ for (const major of EXPRESS_MAJORS) {
       expect(await statuses(app, ['/one/x', '/two/x', '/one/x'])).to.deep.equal([200, 200, 429]);
     });
 
+    it('keeps /x and /x/ apart under strict routing, where Express routes them apart', async () => {
+      app = major.load()();
+      app.set('strict routing', true); // before the first app.use, as for case sensitivity
+      app.use(limitMiddleware({ cache: new InMemoryCache(), backends: [new IPBackend()] }));
+      app.get('/x', limiter(1, 60), ok);
+      app.get('/x/', limiter(1, 60), ok);
+      expect(await statuses(app, ['/x', '/x/', '/X', '/X/'])).to.deep.equal([200, 200, 429, 429]);
+    });
+
     it('keys a route parameter by the pattern and an app-wide limiter once for every path', async () => {
       app.use(limiter(3, 60));
       app.get('/p/:id', ok);
@@ -116,6 +153,24 @@ for (const major of EXPRESS_MAJORS) {
       app.use('/tenant/:t', decoy);
       app.use('/tenant/:t', sub);
       expect(await statuses(app, ['/tenant/a/items', '/TENANT/b/items', '/tenant/c/ITEMS/', '/tenant/d/items'])).to.deep.equal([200, 200, 429, 429]);
+    });
+
+    it('keys an absolute-form request target by its path, not a fresh budget', async () => {
+      app.use('/auth/:tenant', limiter(2, 60));
+      app.get('/auth/:tenant/login', ok);
+      const codes = await rawStatuses(app, ['/auth/a/login', 'http://example.com/auth/b/login', 'HTTP://EXAMPLE.COM/AUTH/c/login', 'http://x.test/auth/d/login?q=1']);
+      expect(codes).to.deep.equal([200, 200, 429, 429]);
+    });
+
+    it('keys a request whose req.url an earlier middleware rewrote by the route it reached', async () => {
+      const router = major.load().Router();
+      router.get('/x/:id', limiter(2, 60), ok);
+      app.use('/t/:tenant', (req: Request, res: Response, next: NextFunction) => {
+        req.url = `/x${req.url}`; // /t/a/1 → routed on as /x/1 inside the mount
+        next();
+      });
+      app.use('/t/:tenant', router);
+      expect(await statuses(app, ['/t/a/1', '/t/b/2', '/t/c/3', '/T/d/4'])).to.deep.equal([200, 200, 429, 429]);
     });
 
     it('counts HEAD under a GET rule, and the GET handler runs only for admitted requests', async () => {

@@ -147,17 +147,21 @@ function collect(router: Router, handler: unknown, apps: readonly App[], into: W
 
 // handler × innermost app → the layers leading to the handler. Routes come from code, so this is
 // computed once (again when the app gained routes since); a request then matches only those layers.
-const relevantLayers = new WeakMap<object, WeakMap<App, WeakMap<Router, Layer[]>>>();
+const relevantLayers = new WeakMap<object, WeakMap<App, { layers: WeakMap<Router, Layer[]>; atMs: number }>>();
+const RECOLLECT_MS = 1000;
 
 function relevantTo(handler: object, app: App, root: Router, apps: readonly App[], fresh: boolean): WeakMap<Router, Layer[]> {
   let byApp = relevantLayers.get(handler);
   if (!byApp) relevantLayers.set(handler, (byApp = new WeakMap()));
-  let layers = byApp.get(app);
-  if (!layers || fresh) {
-    collect(root, handler, apps, (layers = new WeakMap()), 0);
-    byApp.set(app, layers);
+  let entry = byApp.get(app);
+  // A miss may mean routes were added since: look again, but at most once a second, so requests
+  // that cannot be explained (see routeKeyOf) never cost a walk of the whole app each.
+  if (!entry || (fresh && Date.now() - entry.atMs >= RECOLLECT_MS)) {
+    entry = { layers: new WeakMap(), atMs: Date.now() };
+    collect(root, handler, apps, entry.layers, 0);
+    byApp.set(app, entry);
   }
-  return layers;
+  return entry.layers;
 }
 
 /** The pattern chain from `router` to the layer running `handler`, or null when not there. */
@@ -182,7 +186,8 @@ function find(router: Router, path: string, target: Target, depth: number): stri
     if (!inside?.router) continue;
     // As Express does: a mount must end at a path separator; the rest is routed inside.
     const next = path[text.length];
-    if (next !== undefined && next !== '/' && !text.endsWith('/')) continue;
+    const breaks = next === undefined || next === '/' || text.endsWith('/') || (next === '.' && layer.regexp instanceof RegExp); // Express 4 also allows '.'
+    if (!breaks) continue;
     const rest = path.slice(text.length);
     const found = find(inside.router, rest.startsWith('/') ? rest : `/${rest}`, { ...target, apps: inside.apps }, depth + 1);
     if (found) return [pattern, ...found];
@@ -200,16 +205,25 @@ function rootRouter(app: App): Router | undefined {
   }
 }
 
-/** The pathname of `url` (no query), as Express routes it. */
+/**
+ * The pathname of `url` as Express routes it: no query, and no `scheme://host` of an absolute-form
+ * request target (RFC 9112 §3.2.2), which Express routes by its path.
+ */
 function pathname(url: string): string {
   const q = url.indexOf('?');
-  return q === -1 ? url : url.slice(0, q);
+  let path = q === -1 ? url : url.slice(0, q);
+  if (!path.startsWith('/')) {
+    const scheme = path.indexOf('://');
+    const slash = scheme === -1 ? -1 : path.indexOf('/', scheme + 3);
+    path = slash === -1 ? '/' : path.slice(slash);
+  }
+  return path;
 }
 
 /**
  * The key of the route through which `req` reached `handler`: its layer patterns joined, plus the
- * route's methods. Falls back to the normalised mount text (lower-cased unless the app routes
- * case-sensitively) where the walk cannot see the layers (e.g. a `req.url` rewritten on the way).
+ * route's methods. Where the walk cannot explain the request (a `req.url` rewritten on the way), it
+ * falls back to one budget per route pattern and handler's rules, whatever the mount.
  */
 export function routeKeyOf(req: Request, handler: unknown): string {
   const app = req.app as unknown as App;
@@ -224,7 +238,6 @@ export function routeKeyOf(req: Request, handler: unknown): string {
       if (found) return found.join('\n');
     }
   }
-  const mount = app.get('case sensitive routing') ? req.baseUrl : req.baseUrl.toLowerCase();
-  const route = req.route?.path !== undefined ? String(req.route.path) : '*';
-  return `~${mount.replace(/\/+$/, '')}${route}`;
+  // Deliberately coarse, so a request that reaches it cannot pick among many budgets: one per route.
+  return req.route?.path !== undefined ? `~${String(req.route.path)}\n${Object.keys(req.route.methods ?? {}).sort().join(',')}` : '~*';
 }
