@@ -9,6 +9,7 @@ import Redis, { Cluster } from 'ioredis';
 import { luaCommand, readLua, type LuaCommand } from '../cache/lua';
 import { RedisCache } from '../cache/redis-cache';
 import { InvalidOptionError, StoreUnavailableError } from '../errors';
+import { clusterSlot } from '../utils/cluster-slot';
 import { checkStoreRules, type ConsumeRule, type Decision, type RateLimitStore, type RuleOutcome } from './store';
 
 /** Options of `RedisStore`. */
@@ -25,6 +26,17 @@ export interface RedisStoreOptions {
 export const DEFAULT_STORE_TIMEOUT_MS = 1000;
 
 const LIVE_STATUSES = new Set(['ready', 'connect', 'connecting', 'wait']);
+
+/** True when the master owning `key`'s slot is known and not connected (or gone from the pool). */
+function ownerIsDown(cluster: Cluster, key: string): boolean {
+  const owner = cluster.slots[clusterSlot(key)]?.[0];
+  if (owner === undefined) return false; // slots not known yet: ioredis routes (and queues) as usual
+  const masters = cluster.nodes('master');
+  for (const node of masters) {
+    if (`${node.options.host}:${node.options.port}` === owner) return !LIVE_STATUSES.has(node.status);
+  }
+  return masters.length > 0; // the owner has left the connection pool: its connection is gone
+}
 
 /**
  * The shared rate-limit store on Redis (single or Cluster).
@@ -61,6 +73,8 @@ export class RedisStore implements RateLimitStore {
     checkStoreRules(rules);
     // Connecting (startup) may queue, bounded by the timeout; a lost connection fails at once.
     if (!LIVE_STATUSES.has(this.client.status)) throw new StoreUnavailableError(`Redis is not connected (${this.client.status})`, { disconnected: true });
+    // Issue 13 item 12: on a Cluster, a key whose master is known down fails at once, not after the timeout.
+    if (this.client instanceof Cluster && ownerIsDown(this.client, rules[0].key)) throw new StoreUnavailableError('the Redis Cluster node for this key is not connected', { disconnected: true });
     const keys: string[] = [];
     const args: (string | number)[] = [];
     for (const rule of rules) {
