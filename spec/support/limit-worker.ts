@@ -33,6 +33,10 @@ app.use((err: Error, req: express.Request, res: express.Response, _next: express
 const server = app.listen(0, '127.0.0.1', () => {
   process.send!({ port: (server.address() as AddressInfo).port });
 });
+// The load client keeps 200 sockets alive between bursts; on busy shared cores a gap can pass Node's
+// 5 s idle close just as the client reuses the socket ("socket hang up": the harness, not a limit).
+server.keepAliveTimeout = 120_000;
+server.headersTimeout = 125_000;
 process.on('disconnect', () => {
   server.closeAllConnections();
   server.close();
