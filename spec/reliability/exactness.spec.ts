@@ -60,7 +60,7 @@ function stopWorker(worker: Worker): Promise<void> {
 }
 
 describe('Exact limits under load across 4 processes sharing one Redis', function () {
-  this.timeout(90_000);
+  this.timeout(300_000);
   const prefix = uniquePrefix('exact');
   let workers: Worker[] = [];
   let admin: RedisCache;
@@ -68,7 +68,7 @@ describe('Exact limits under load across 4 processes sharing one Redis', functio
 
   before(async function () {
     // Four ts-node processes starting on two shared, busy cores.
-    this.timeout(120_000);
+    this.timeout(240_000);
     const url = await redisUrl();
     admin = new RedisCache(url, { logger: quietLogger });
     // Access tokens are verified locally, so any service with the same key can issue them.
