@@ -1,11 +1,13 @@
 import { expect } from 'chai';
-import Redis from 'ioredis';
+import Redis, { Cluster } from 'ioredis';
 import { RedisCache } from '../../src/cache/redis-cache';
 import { StoreUnavailableError } from '../../src/errors';
 import { RedisStore } from '../../src/throttle/redis-store';
 import { MAX_SLIDING_LOG_LIMIT } from '../../src/throttle/store';
 import { createRule, ruleKey } from '../../src/throttle/rule';
 import { redisUrl, startPrivateRedis, uniquePrefix, deletePrefix } from '../support/redis';
+import { clusterSlot } from '../../src/utils/cluster-slot';
+import { startPrivateCluster, type PrivateCluster } from '../support/redis-cluster';
 import { storeContract } from './store.contract';
 
 storeContract('RedisStore', async () => {
@@ -149,6 +151,47 @@ describe('RedisStore', () => {
         while (Date.now() < until); // the event loop is busy: the reply waits in the socket
         expect((await pending).status).to.equal('allowed');
       }
+    });
+  });
+
+  describe('on a Redis Cluster with one master down (issue 13 item 12)', () => {
+    let cluster: PrivateCluster;
+    let client: Cluster;
+    before(async function () {
+      this.timeout(60_000);
+      cluster = await startPrivateCluster();
+      client = new Cluster(cluster.nodes, { clusterRetryStrategy: () => 100 });
+      client.on('error', () => {});
+      await client.cluster('INFO');
+    });
+    after(async function () {
+      this.timeout(20_000);
+      client?.disconnect();
+      await cluster?.stop();
+    });
+
+    it('fails at once for keys on the dead master and keeps answering for the others', async function () {
+      this.timeout(30_000);
+      const store = new RedisStore(client);
+      const rule = (tag: string) => ({ key: `{${tag}}:r`, limit: 5, windowMs: 60_000, cost: 1, algorithm: 'sliding-log' as const });
+      // One identity per master.
+      const owners = new Map<string, string>();
+      for (let i = 0; owners.size < 3; i++) owners.set(client.slots[clusterSlot(`id${i}`)][0], `id${i}`);
+      for (const tag of owners.values()) expect((await store.consume([rule(tag)])).status).to.equal('allowed');
+      const [deadNode, deadTag] = [...owners][0];
+      const port = Number(deadNode.split(':')[1]);
+      const killer = new Redis(port, { lazyConnect: true, retryStrategy: () => null });
+      await killer.connect();
+      await killer.call('SHUTDOWN', 'NOSAVE').catch(() => {});
+      killer.disconnect();
+      await new Promise((r) => setTimeout(r, 300)); // the pool sees the socket close
+      for (let i = 0; i < 5; i++) {
+        const started = Date.now();
+        const err = await store.consume([rule(deadTag)]).then(() => null, (e: unknown) => e);
+        expect(err).to.be.instanceOf(StoreUnavailableError).with.property('disconnected', true);
+        expect(Date.now() - started).to.be.below(100);
+      }
+      for (const [node, tag] of owners) if (node !== deadNode) expect((await store.consume([rule(tag)])).status).to.equal('allowed');
     });
   });
 });

@@ -12,7 +12,7 @@ import { checkOptions } from '../utils/options';
 export interface CreateStoreOptions {
   /** @default 'memory' */
   onFailure?: FailurePolicy;
-  /** Bound on one call to a connected Redis. @default the cache's `commandTimeoutMs` (1000) */
+  /** Bound on one call to a connected Redis. @default 5000 (`DEFAULT_STORE_TIMEOUT_MS`) */
   timeoutMs?: number;
   logger?: Logger;
 }

@@ -108,7 +108,8 @@ export class ResilientStore implements RateLimitStore {
     }
     if (!this.down) {
       this.down = true;
-      this.logger.warn(`[webtool] ${err.code}: rate-limit store unavailable; failing ${this.onFailure}`);
+      // The message says which (not connected, connection lost, no answer in time); it never holds a URL or value.
+      this.logger.warn(`[webtool] ${err.code}: rate-limit store unavailable (${err.message}); failing ${this.onFailure}`);
     }
     return this.decideWithout(rules);
   }

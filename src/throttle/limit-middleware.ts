@@ -30,7 +30,7 @@ export interface LimitMiddlewareOptions {
   store?: RateLimitStore;
   /** When the Redis store fails: serve (`open`), 503 (`closed`) or limit in memory (`memory`). @default 'memory' */
   onStoreFailure?: FailurePolicy;
-  /** A call to a connected Redis that has not answered by then fails (a lost connection fails at once). @default the cache's `commandTimeoutMs` (1000) */
+  /** A call to a connected Redis that has not answered by then fails (a lost connection fails at once). @default 5000 */
   storeTimeoutMs?: number;
   /** Prefix of rate-limit keys (short: there is one key per identity and rule). @default 'wt:' */
   keyPrefix?: string;
