@@ -119,6 +119,25 @@ for (const cacheKind of CACHES) {
       expect(sessions.size).to.equal(MINT_LIMIT);
     });
 
+    it('a request admitted by one limiter and denied by the next (429) mints nothing; two admitting limiters mint once', async () => {
+      const nested = express();
+      nested.set('trust proxy', true);
+      nested.use(limitMiddleware({ cache, keyPrefix: 'mint3:', annoBackend: new AnnoSessionBackend({ secure: false, secret: SECRET }), logger: quietLogger }));
+      nested.use('/api', limiter(1000, 60));
+      nested.get('/api/one', limiter(1, 60), (req, res) => res.json({ ok: true }));
+      const first = await request(nested).get('/api/one').set('X-Forwarded-For', ip).expect(200);
+      expect(first.headers['set-cookie']).to.have.length(1);
+      for (let i = 0; i < 3; i++) expect((await request(nested).get('/api/one').set('X-Forwarded-For', ip).expect(429)).headers).to.not.have.property('set-cookie');
+    });
+
+    it('a 503 (store unavailable, fail closed) mints no session', async () => {
+      const down = express();
+      down.use(limitMiddleware({ cache, store: { consume: async () => ({ status: 'unavailable', rules: [] }) }, annoBackend: new AnnoSessionBackend({ secure: false, secret: SECRET }), logger: quietLogger }));
+      down.get('/a', limiter(1000, 60), (req, res) => res.json({ ok: true }));
+      const res = await request(down).get('/a').expect(503);
+      expect(res.headers).to.not.have.property('set-cookie');
+    });
+
     it('honours a configured mint budget', async () => {
       const small = express();
       small.set('trust proxy', true);
