@@ -106,8 +106,17 @@ for (const cacheKind of CACHES) {
       expect(statuses.get('get /a')).to.deep.equal(Array(8).fill(200));
       expect(statuses.get('post /c')).to.deep.equal(Array(8).fill(200));
       expect(statuses.get('get /five')!.filter((s) => s === 200)).to.have.length(5);
-      // Every minted session is a valid one.
-      for (const cookie of sessions) expect((await request(app).get('/a').set('X-Forwarded-For', ip).set('Cookie', cookie).expect(200)).headers).to.not.have.property('set-cookie');
+      // Every minted session is a valid one, with a budget of its own: on /five (limit 5) the IP got
+      // at most 5 × (1 + 10) admitted requests this window, the bound the README states.
+      let admitted = statuses.get('get /five')!.filter((s) => s === 200).length;
+      for (const cookie of sessions) {
+        for (let i = 0; i < 6; i++) {
+          const res = await request(app).get('/five').set('X-Forwarded-For', ip).set('Cookie', cookie);
+          expect(res.headers).to.not.have.property('set-cookie');
+          if (res.status === 200) admitted++;
+        }
+      }
+      expect(admitted).to.equal(5 * (1 + MINT_LIMIT));
     });
 
     it('bounds minting per IPv6 /56, not per address', async () => {
