@@ -6,7 +6,7 @@
  * succeeded, and one IP mints at most `mintBudget.limit` (default 10) sessions per minute across all
  * routes, whatever the sequence of requests.
  */
-import express, { type Express } from 'express';
+import type { Express } from 'express';
 import request from 'supertest';
 import { expect } from 'chai';
 import type { Cache } from '../../src/cache/cache';
@@ -14,15 +14,16 @@ import { AnnoSessionBackend } from '../../src/auth/backends/anno-session-backend
 import { limitMiddleware } from '../../src/throttle/limit-middleware';
 import { limiter } from '../../src/throttle/limiter';
 import { RedisCache } from '../../src/cache/redis-cache';
-import { CACHES, cookieOf, quietLogger } from '../support/app-factory';
+import { CACHES, cookieOf, EXPRESS_MAJORS, quietLogger } from '../support/app-factory';
 import { deletePrefix } from '../support/redis';
 
 const SECRET = 'f'.repeat(32);
 /** The documented default mint budget: 10 new sessions per IP per minute. */
 const MINT_LIMIT = 10;
 
-for (const cacheKind of CACHES) {
-  describe(`AnnoSessionBackend session minting (${cacheKind.name})`, function () {
+for (const [major, cacheKind] of EXPRESS_MAJORS.flatMap((m) => CACHES.map((c) => [m, c] as const))) {
+  const express = () => major.load()() as unknown as Express;
+  describe(`AnnoSessionBackend session minting (${major.name}, ${cacheKind.name})`, function () {
     this.timeout(60_000);
     let cache: Cache;
     let app: Express;
