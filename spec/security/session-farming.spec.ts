@@ -6,7 +6,7 @@
  * succeeded, and one IP mints at most `mintBudget.limit` (default 10) sessions per minute across all
  * routes, whatever the sequence of requests.
  */
-import express, { type Express } from 'express';
+import type { Express } from 'express';
 import request from 'supertest';
 import { expect } from 'chai';
 import type { Cache } from '../../src/cache/cache';
@@ -14,15 +14,16 @@ import { AnnoSessionBackend } from '../../src/auth/backends/anno-session-backend
 import { limitMiddleware } from '../../src/throttle/limit-middleware';
 import { limiter } from '../../src/throttle/limiter';
 import { RedisCache } from '../../src/cache/redis-cache';
-import { CACHES, cookieOf, quietLogger } from '../support/app-factory';
+import { CACHES, cookieOf, EXPRESS_MAJORS, quietLogger } from '../support/app-factory';
 import { deletePrefix } from '../support/redis';
 
 const SECRET = 'f'.repeat(32);
 /** The documented default mint budget: 10 new sessions per IP per minute. */
 const MINT_LIMIT = 10;
 
-for (const cacheKind of CACHES) {
-  describe(`AnnoSessionBackend session minting (${cacheKind.name})`, function () {
+for (const [major, cacheKind] of EXPRESS_MAJORS.flatMap((m) => CACHES.map((c) => [m, c] as const))) {
+  const express = () => major.load()() as unknown as Express;
+  describe(`AnnoSessionBackend session minting (${major.name}, ${cacheKind.name})`, function () {
     this.timeout(60_000);
     let cache: Cache;
     let app: Express;
@@ -106,8 +107,17 @@ for (const cacheKind of CACHES) {
       expect(statuses.get('get /a')).to.deep.equal(Array(8).fill(200));
       expect(statuses.get('post /c')).to.deep.equal(Array(8).fill(200));
       expect(statuses.get('get /five')!.filter((s) => s === 200)).to.have.length(5);
-      // Every minted session is a valid one.
-      for (const cookie of sessions) expect((await request(app).get('/a').set('X-Forwarded-For', ip).set('Cookie', cookie).expect(200)).headers).to.not.have.property('set-cookie');
+      // Every minted session is a valid one, with a budget of its own: on /five (limit 5) the IP got
+      // at most 5 × (1 + 10) admitted requests this window, the bound the README states.
+      let admitted = statuses.get('get /five')!.filter((s) => s === 200).length;
+      for (const cookie of sessions) {
+        for (let i = 0; i < 6; i++) {
+          const res = await request(app).get('/five').set('X-Forwarded-For', ip).set('Cookie', cookie);
+          expect(res.headers).to.not.have.property('set-cookie');
+          if (res.status === 200) admitted++;
+        }
+      }
+      expect(admitted).to.equal(5 * (1 + MINT_LIMIT));
     });
 
     it('bounds minting per IPv6 /56, not per address', async () => {
@@ -117,6 +127,25 @@ for (const cacheKind of CACHES) {
         if (res.headers['set-cookie']) sessions.add(cookieOf(res.headers['set-cookie']));
       }
       expect(sessions.size).to.equal(MINT_LIMIT);
+    });
+
+    it('a request admitted by one limiter and denied by the next (429) mints nothing; two admitting limiters mint once', async () => {
+      const nested = express();
+      nested.set('trust proxy', true);
+      nested.use(limitMiddleware({ cache, keyPrefix: 'mint3:', annoBackend: new AnnoSessionBackend({ secure: false, secret: SECRET }), logger: quietLogger }));
+      nested.use('/api', limiter(1000, 60));
+      nested.get('/api/one', limiter(1, 60), (req, res) => res.json({ ok: true }));
+      const first = await request(nested).get('/api/one').set('X-Forwarded-For', ip).expect(200);
+      expect(first.headers['set-cookie']).to.have.length(1);
+      for (let i = 0; i < 3; i++) expect((await request(nested).get('/api/one').set('X-Forwarded-For', ip).expect(429)).headers).to.not.have.property('set-cookie');
+    });
+
+    it('a 503 (store unavailable, fail closed) mints no session', async () => {
+      const down = express();
+      down.use(limitMiddleware({ cache, store: { consume: async () => ({ status: 'unavailable', rules: [] }) }, annoBackend: new AnnoSessionBackend({ secure: false, secret: SECRET }), logger: quietLogger }));
+      down.get('/a', limiter(1000, 60), (req, res) => res.json({ ok: true }));
+      const res = await request(down).get('/a').expect(503);
+      expect(res.headers).to.not.have.property('set-cookie');
     });
 
     it('honours a configured mint budget', async () => {
