@@ -57,6 +57,7 @@ describe('Redis Cluster', function () {
       expect(await jwt.validateAccessToken(access)).to.equal(null);
       expect(await jwt.validateAccessToken(newAccess)).to.include({ sub });
       expect(await jwt.searchToken(newRefresh)).to.have.length(1);
+      expect(await jwt.validateRefreshToken(newRefresh)).to.not.equal(null); // used: a retry of the rotation is reuse now
       expect(await jwt.updateToken({ sub }, refresh)).to.equal(null); // reuse
       expect(await jwt.validateAccessToken(newAccess)).to.equal(null);
     }

@@ -133,7 +133,8 @@ describe('Exact limits under load across 4 processes sharing one Redis', functio
     before(async () => {
       const url = await redisUrl();
       caches = Array.from({ length: 4 }, () => new RedisCache(url, { keyPrefix: jwtPrefix, logger: quietLogger }));
-      services = caches.map((c) => new RedisJWTService(c, { secretKey: jwtKey }));
+      // Strict single use (no retry grace): 200 presentations of one token are 1 rotation and 199 replays.
+      services = caches.map((c) => new RedisJWTService(c, { secretKey: jwtKey, rotationGraceTime: 0 }));
       await Promise.all(services.map((s) => s.ready));
     });
 
