@@ -141,6 +141,7 @@ describe('Exact limits under load across 4 processes sharing one Redis', functio
     before(async () => {
       const url = await redisUrl();
       caches = Array.from({ length: 4 }, () => new RedisCache(url, { keyPrefix: jwtPrefix, logger: quietLogger }));
+      // The default options: a retry within the grace answers the same pair (strict single use is tested apart).
       services = caches.map((c) => new RedisJWTService(c, { secretKey: jwtKey }));
       await Promise.all(services.map((s) => s.ready));
     });

@@ -118,3 +118,30 @@ describe('A rotation whose reply is lost on Redis', function () {
     }
   });
 });
+
+describe('A session change over a generic cache whose lock expired meanwhile', () => {
+  it('reports OutcomeUnknownError (the release() result is checked), and the retry succeeds', async () => {
+    const cache = new InMemoryCache();
+    let lose = false;
+    const lock = cache.lock.bind(cache);
+    cache.lock = async (key, options) => {
+      const held = await lock(key, options);
+      const release = held.release.bind(held);
+      return { key: held.key, token: held.token, release: async () => (await release()) && !lose };
+    };
+    const jwt = new JWTService(cache, { secretKey });
+    try {
+      const [, r1] = await jwt.createToken({ sub: 'slow' });
+      lose = true;
+      const err = await jwt.updateToken(r1).then(() => null, (e: unknown) => e);
+      expect(err).to.be.instanceOf(OutcomeUnknownError);
+      expect((err as OutcomeUnknownError).code).to.equal('ERR_WT_OUTCOME_UNKNOWN');
+      lose = false;
+      const pair = (await jwt.updateToken(r1))!;
+      expect(await jwt.validateAccessToken(pair[0])).to.include({ sub: 'slow' });
+    } finally {
+      await jwt.close();
+      await cache.close();
+    }
+  });
+});

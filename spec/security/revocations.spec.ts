@@ -9,6 +9,7 @@ import type { Cache } from '../../src/cache/cache';
 import { InMemoryCache } from '../../src/cache/in-memory-cache';
 import { RedisCache } from '../../src/cache/redis-cache';
 import { JWTService } from '../../src/auth/jwt-service';
+import { RedisJWTService } from '../../src/auth/redis-jwt-service';
 import { RevocationRegistry } from '../../src/auth/jwt/revocation-registry';
 import { makeEdKey } from '../../src/utils/make-key';
 import { quietLogger } from '../support/app-factory';
@@ -88,8 +89,8 @@ describe('A revocation on Redis lasts until the revoked token expires (issue 8 i
 
   it('a token issued for 3600 s and revoked by a deployment configured for 1 s stays revoked, also for a new process', async () => {
     const cache = new RedisCache(await redisUrl(), { keyPrefix: uniquePrefix('rvlife'), logger: quietLogger });
-    const issuer = new JWTService(cache, { secretKey, accessTokenExpireTime: 3600 });
-    const revoker = new JWTService(cache, { secretKey, accessTokenExpireTime: 1, clockTolerance: 1 });
+    const issuer = new RedisJWTService(cache, { secretKey, accessTokenExpireTime: 3600 });
+    const revoker = new RedisJWTService(cache, { secretKey, accessTokenExpireTime: 1, clockTolerance: 1 });
     let late: JWTService | undefined;
     try {
       const [access, refresh] = await issuer.createToken({ sub: 'long' });
@@ -97,13 +98,40 @@ describe('A revocation on Redis lasts until the revoked token expires (issue 8 i
       await sleep(2500);
       registryOf(revoker).sweep();
       expect(await revoker.validateAccessToken(access)).to.equal(null);
-      late = new JWTService(cache, { secretKey, accessTokenExpireTime: 1 });
+      late = new RedisJWTService(cache, { secretKey, accessTokenExpireTime: 1 });
       await late.ready;
       expect(await late.validateAccessToken(access)).to.equal(null);
     } finally {
       await late?.close();
       await revoker.close();
       await issuer.close();
+      await cache.close();
+    }
+  });
+});
+
+describe('A revocation with the app clock ahead of Redis (issue 8 item 7)', function () {
+  this.timeout(30_000);
+
+  it('still holds once Redis time + the configured lifetime has passed in app time, also for a new process', async () => {
+    const realNow = Date.now;
+    Date.now = () => realNow() + 2000; // this process runs 2 s ahead of the Redis server
+    const cache = new RedisCache(await redisUrl(), { keyPrefix: uniquePrefix('skew'), logger: quietLogger });
+    const jwt = new RedisJWTService(cache, { secretKey, accessTokenExpireTime: 3 });
+    let late: JWTService | undefined;
+    try {
+      const [access, refresh] = await jwt.createToken({ sub: 'skewed' });
+      expect(await jwt.invalidateToken(refresh)).to.equal(true);
+      await sleep(1500); // Redis time + 3 s is now behind app time; the token itself is valid 1.5 s more
+      registryOf(jwt).sweep();
+      expect(await jwt.validateAccessToken(access)).to.equal(null);
+      late = new RedisJWTService(cache, { secretKey, accessTokenExpireTime: 3 });
+      await late.ready;
+      expect(await late.validateAccessToken(access)).to.equal(null);
+    } finally {
+      Date.now = realNow;
+      await late?.close();
+      await jwt.close();
       await cache.close();
     }
   });

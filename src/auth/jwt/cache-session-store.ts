@@ -4,6 +4,7 @@
  * never contends with itself, then `cache.lock` for other processes sharing the cache).
  */
 import type { Cache } from '../../cache/cache';
+import { OutcomeUnknownError } from '../../errors';
 import { redisKey } from '../../utils/redis-key';
 import type { Revocation } from './revocation-registry';
 import * as state from './session-state';
@@ -53,18 +54,24 @@ export class CacheSessionStore implements SessionStore {
     const previous = this.queues.get(sub) ?? Promise.resolve();
     const next = previous.catch(() => {}).then(async () => {
       const lock = await this.cache.lock(redisKey(this.prefix, 'lock', sub), { ttlMs: 5000, timeoutMs: 5000 });
+      let result: T;
       try {
         const now = Date.now();
         const sessions = await this.read(sub, now);
-        const result = apply(sessions, now);
+        result = apply(sessions, now);
         const key = redisKey(this.prefix, 'sess', sub);
         const lastExpiry = Math.max(0, ...Object.values(sessions).map((s) => s.expMs));
         if (lastExpiry > now) await this.cache.set(key, JSON.stringify(sessions), { px: lastExpiry - now });
         else await this.cache.delete(key);
-        return result;
-      } finally {
+      } catch (err) {
         await lock.release().catch(() => false);
+        throw err;
       }
+      // A lock that expired meanwhile may have let another writer in: the change may have been lost.
+      if (!(await lock.release().catch(() => false))) {
+        throw new OutcomeUnknownError("the subject's lock expired before its sessions were written; retry the same call");
+      }
+      return result;
     });
     this.queues.set(sub, next);
     // Forget the queue once idle, so subjects don't accumulate.
