@@ -3,4 +3,5 @@ export type { Cache, Lock, LockOptions, SetOptions } from './cache';
 export { InMemoryCache, type InMemoryCacheOptions } from './in-memory-cache';
 export { RedisCache, REDIS_DEFAULTS, type Logger, type RedisCacheOptions } from './redis-cache';
 export { LOCK_DEFAULTS } from './lock';
+export { withLock, type WithLockOptions } from './with-lock';
 export { luaCommand, readLua, type LuaCommand } from './lua';

@@ -111,12 +111,11 @@ export class RedisCache implements Cache {
   lock(key: string, options?: LockOptions): Promise<Lock> {
     const full = this.keyPrefix + key;
     const release = luaCommand<number>(this.client, 'webtoolReleaseLock', readLua(__dirname, 'release-lock'));
-    return acquireLock(
-      key,
-      options,
-      async (token, ttlMs) => (await this.run(() => this.client.set(full, token, 'PX', ttlMs, 'NX'))) === 'OK',
-      async (token) => (await this.run(() => release([full], [token]))) === 1,
-    );
+    const extend = luaCommand<number>(this.client, 'webtoolExtendLock', readLua(__dirname, 'extend-lock'));
+    return acquireLock(key, options, async (token, ttlMs) => (await this.run(() => this.client.set(full, token, 'PX', ttlMs, 'NX'))) === 'OK', {
+      release: async (token) => (await this.run(() => release([full], [token]))) === 1,
+      extend: async (token, ttlMs) => (await this.run(() => extend([full], [token, ttlMs]))) === 1,
+    });
   }
 
   /**
