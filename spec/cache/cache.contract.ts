@@ -17,6 +17,11 @@ export function cacheContract(name: string, factory: () => Promise<Cache>): void
       await cache.close();
     });
 
+    it('is ready to serve once ready() resolves', async () => {
+      await cache.ready?.({ timeoutMs: 5000 });
+      expect(await cache.set('r', '1')).to.equal(true);
+    });
+
     it('gets what was set and null for a missing key', async () => {
       expect(await cache.set('a', '1')).to.equal(true);
       expect(await cache.get('a')).to.equal('1');

@@ -24,6 +24,12 @@ export interface LockOptions {
   timeoutMs?: number;
 }
 
+/** Options of `Cache.ready`. */
+export interface ReadyOptions {
+  /** How long to wait for the backing server. @default 5000 */
+  timeoutMs?: number;
+}
+
 /** A held lock. Only its holder (the token) can release it. */
 export interface Lock {
   readonly key: string;
@@ -52,6 +58,12 @@ export interface Cache {
    * @throws LockTimeoutError; LockLimitError (in memory, when `maxLocks` are held or waiting)
    */
   lock(key: string, options?: LockOptions): Promise<Lock>;
+  /**
+   * Resolves once the cache can serve (at once in memory); for Redis, rejects with
+   * `CacheUnavailableError` naming `host:port` after `timeoutMs`. Optional for custom caches.
+   * @throws CacheUnavailableError
+   */
+  ready?(options?: ReadyOptions): Promise<void>;
   /** Releases connections and timers. Idempotent. */
   close(): Promise<void>;
 }

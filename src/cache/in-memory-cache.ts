@@ -61,6 +61,9 @@ export class InMemoryCache implements Cache {
     return this.entries.size;
   }
 
+  /** Always ready: resolves at once (the same call as `RedisCache.ready`). */
+  async ready(): Promise<void> {}
+
   async get(key: string): Promise<string | null> {
     return this.live(key)?.value ?? null;
   }
