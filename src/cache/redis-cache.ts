@@ -6,7 +6,7 @@
 import Redis, { Cluster, type RedisOptions } from 'ioredis';
 import { CacheUnavailableError, InvalidOptionError } from '../errors';
 import type { Cache, Lock, LockOptions, ReadyOptions, SetOptions } from './cache';
-import { endpoint } from './cluster';
+import { endpoint, isCluster } from './cluster';
 import { acquireLock } from './lock';
 import { luaCommand, readLua } from './lua';
 import { parseSetOptions } from './set-options';
@@ -63,7 +63,7 @@ export class RedisCache implements Cache {
     this.keyPrefix = keyPrefix;
     this.commandTimeoutMs = commandTimeoutMs;
     this.logger = logger;
-    if (connection instanceof Redis || connection instanceof Cluster) {
+    if (connection instanceof Redis || isCluster(connection)) {
       this.client = connection;
       this.owned = false;
     } else if (typeof connection === 'string') {
