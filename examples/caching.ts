@@ -2,10 +2,11 @@
  * Caches: the embedded InMemoryCache, RedisCache when REDIS_URL is set, and an owner-token lock.
  *   npx ts-node --transpile-only examples/caching.ts
  */
-import { InMemoryCache, RedisCache, type Cache } from '../src';
+import { InMemoryCache, RedisCache, withLock, type Cache } from '../src';
 
 async function main(): Promise<void> {
   const cache: Cache = process.env.REDIS_URL ? new RedisCache(process.env.REDIS_URL) : new InMemoryCache();
+  await cache.ready?.({ timeoutMs: 5_000 }); // a wrong URL fails here, naming host:port
 
   await cache.set('greeting', 'hello', { ex: 60 });
   console.log(await cache.get('greeting')); // 'hello'
@@ -17,6 +18,14 @@ async function main(): Promise<void> {
   } finally {
     await lock.release(); // only the holder's token can release it
   }
+
+  // Work that may outlive the ttl: the lock is extended while it runs, released after.
+  await withLock(cache, 'nightly-report', async (signal) => {
+    // ... slow work
+    if (signal.aborted) return; // the lock was lost: another holder may run; don't write
+    await cache.set('report:done', '1', { ex: 60 });
+  }, { ttlMs: 10_000 });
+  await cache.delete('report:done');
 
   await cache.delete('greeting');
   await cache.close();

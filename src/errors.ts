@@ -76,6 +76,18 @@ export class LockTimeoutError extends WebtoolError {
   override readonly status = 503;
 }
 
+/** The in-memory lock table holds `maxLocks` held or waiting locks already; no lock is ever evicted to make room. */
+export class LockLimitError extends WebtoolError {
+  override readonly code = 'ERR_WT_LOCK_LIMIT';
+  override readonly status = 503;
+}
+
+/** A lock held by `withLock` expired or passed to another owner before the work finished (its ttl could not be extended). */
+export class LockLostError extends WebtoolError {
+  override readonly code = 'ERR_WT_LOCK_LOST';
+  override readonly status = 503;
+}
+
 /** A key is malformed, of an unsupported type, or does not match the requested algorithm. */
 export class InvalidKeyError extends WebtoolError {
   override readonly code: string = 'ERR_WT_INVALID_KEY';

@@ -1,7 +1,8 @@
 /** @module The behaviour every `Cache` shares, run against each implementation. */
 import { expect } from 'chai';
 import type { Cache } from '../../src/cache/cache';
-import { InvalidOptionError, LockTimeoutError } from '../../src/errors';
+import { withLock } from '../../src/cache/with-lock';
+import { InvalidOptionError, LockLostError, LockTimeoutError } from '../../src/errors';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -14,6 +15,11 @@ export function cacheContract(name: string, factory: () => Promise<Cache>): void
     });
     afterEach(async () => {
       await cache.close();
+    });
+
+    it('is ready to serve once ready() resolves', async () => {
+      await cache.ready?.({ timeoutMs: 5000 });
+      expect(await cache.set('r', '1')).to.equal(true);
     });
 
     it('gets what was set and null for a missing key', async () => {
@@ -107,9 +113,74 @@ export function cacheContract(name: string, factory: () => Promise<Cache>): void
       await held.release();
     });
 
+    it('extends a held lock past its ttl, and says false once the lock passed on', async () => {
+      const lock = await cache.lock('ext', { ttlMs: 80 });
+      await sleep(50);
+      expect(await lock.extend(300)).to.equal(true);
+      await sleep(80); // past the first ttl: still held
+      const err = await cache.lock('ext', { timeoutMs: 0 }).then(() => null, (e: unknown) => e);
+      expect(err).to.be.instanceOf(LockTimeoutError);
+      await sleep(300);
+      const next = await cache.lock('ext', { ttlMs: 5000, timeoutMs: 0 });
+      expect(await lock.extend(5000)).to.equal(false);
+      expect(await lock.release()).to.equal(false);
+      expect(await next.release()).to.equal(true);
+      const bad = await next.extend(0).then(() => null, (e: unknown) => e);
+      expect(bad).to.be.instanceOf(InvalidOptionError);
+    });
+
+    it('withLock keeps the lock while slow work runs past the ttl, then releases it', async () => {
+      let contenderErr: unknown;
+      const result = await withLock(
+        cache,
+        'slow',
+        async (signal) => {
+          await sleep(250); // five ttls
+          contenderErr = await cache.lock('slow', { timeoutMs: 0 }).then(() => null, (e: unknown) => e);
+          expect(signal.aborted).to.equal(false);
+          return 'done';
+        },
+        { ttlMs: 50 },
+      );
+      expect(result).to.equal('done');
+      expect(contenderErr).to.be.instanceOf(LockTimeoutError);
+      const after = await cache.lock('slow', { timeoutMs: 0 });
+      expect(await after.release()).to.equal(true);
+    });
+
+    it('withLock rejects with LockLostError and aborts the signal when the lock expired under stalled work', async () => {
+      let signal: AbortSignal | undefined;
+      const err = await withLock(
+        cache,
+        'stalled',
+        async (s) => {
+          signal = s;
+          const until = Date.now() + 150; // the event loop stalls past the 50 ms ttl: no extension can run
+          while (Date.now() < until);
+          await sleep(60);
+          return 'late';
+        },
+        { ttlMs: 50 },
+      ).then(() => null, (e: unknown) => e);
+      expect(err).to.be.instanceOf(LockLostError);
+      expect((err as LockLostError).code).to.equal('ERR_WT_LOCK_LOST');
+      expect(signal!.aborted).to.equal(true);
+    });
+
+    it('withLock passes on what the work throws, and releases the lock', async () => {
+      const boom = new Error('boom');
+      const err = await withLock(cache, 'throws', () => Promise.reject(boom)).then(() => null, (e: unknown) => e);
+      expect(err).to.equal(boom);
+      const lock = await cache.lock('throws', { timeoutMs: 0 });
+      expect(await lock.release()).to.equal(true);
+    });
+
     it('refuses bad lock options', async () => {
       const err = await cache.lock('x', { ttlMs: 0 }).then(() => null, (e: unknown) => e);
       expect(err).to.be.instanceOf(InvalidOptionError);
+      const every = await withLock(cache, 'x', () => 1, { ttlMs: 100, extendEveryMs: 100 }).then(() => null, (e: unknown) => e);
+      expect(every).to.be.instanceOf(InvalidOptionError);
+      expect((every as InvalidOptionError).option).to.equal('extendEveryMs');
     });
   });
 }

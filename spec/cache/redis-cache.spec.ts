@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import Redis from 'ioredis';
 import { RedisCache } from '../../src/cache/redis-cache';
 import { CacheUnavailableError, InvalidOptionError } from '../../src/errors';
-import { deletePrefix, redisUrl, startPrivateRedis, uniquePrefix } from '../support/redis';
+import { deletePrefix, freePort, redisUrl, startPrivateRedis, uniquePrefix } from '../support/redis';
 import { cacheContract } from './cache.contract';
 
 const quiet = { warn: () => {} };
@@ -28,6 +28,39 @@ describe('RedisCache', () => {
     expect(await own.ping()).to.equal('PONG');
     await deletePrefix(own, prefix);
     await own.quit();
+  });
+
+  it('ready() resolves once connected, and at once when already connected', async () => {
+    const cache = new RedisCache(await redisUrl(), { logger: quiet });
+    await cache.ready({ timeoutMs: 5000 });
+    expect(cache.isReady()).to.equal(true);
+    await cache.ready({ timeoutMs: 0 });
+    await cache.close();
+    const err = await cache.ready().then(() => null, (e: unknown) => e);
+    expect(err).to.be.instanceOf(CacheUnavailableError);
+  });
+
+  it('ready() rejects a wrong URL with CacheUnavailableError naming host:port, never the password; warnings too (issue 11 item 7)', async () => {
+    const port = await freePort(); // nobody listens there
+    const warnings: string[] = [];
+    const cache = new RedisCache(`redis://admin:s3cret-pass@127.0.0.1:${port}/0`, { logger: { warn: (m) => warnings.push(m) } });
+    try {
+      const started = Date.now();
+      const err = await cache.ready({ timeoutMs: 300 }).then(() => null, (e: unknown) => e);
+      expect(Date.now() - started).to.be.within(250, 2000);
+      expect(err).to.be.instanceOf(CacheUnavailableError);
+      expect((err as CacheUnavailableError).code).to.equal('ERR_WT_CACHE_UNAVAILABLE');
+      expect((err as Error).message).to.include(`127.0.0.1:${port}`).and.include('ECONNREFUSED');
+      expect(warnings).to.have.length(1); // once per outage, however many retries
+      expect(warnings[0]).to.include(`127.0.0.1:${port}`).and.include('ERR_WT_CACHE_UNAVAILABLE');
+      for (const text of [...warnings, (err as Error).message, JSON.stringify(err)]) {
+        expect(text).to.not.include('s3cret').and.not.include('admin');
+      }
+      const bad = await cache.ready({ timeoutMs: -1 }).then(() => null, (e: unknown) => e);
+      expect(bad).to.be.instanceOf(InvalidOptionError);
+    } finally {
+      await cache.close();
+    }
   });
 
   it('refuses a connection argument that is not Redis', () => {

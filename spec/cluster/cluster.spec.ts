@@ -4,7 +4,8 @@
  */
 import { expect } from 'chai';
 import express from 'express';
-import { Cluster } from 'ioredis';
+import Redis, { Cluster } from 'ioredis';
+import { dataNodes, isCluster } from '../../src/cache/cluster';
 import request from 'supertest';
 import { RedisCache } from '../../src/cache/redis-cache';
 import { RedisJWTService } from '../../src/auth/redis-jwt-service';
@@ -43,10 +44,23 @@ describe('Redis Cluster', function () {
     await cluster?.stop();
   });
 
+  it('is recognised as a Cluster (its constructor.name is not "Cluster"), and named by its seed host:port', async () => {
+    expect(client.constructor.name).to.not.equal('Cluster'); // why detection goes by class or isCluster
+    expect(isCluster(client)).to.equal(true);
+    const single = new Redis(cluster.nodes[0].port, '127.0.0.1', { lazyConnect: true });
+    expect(isCluster(single)).to.equal(false);
+    expect(dataNodes(single)).to.deep.equal([single]);
+    single.disconnect();
+    expect(dataNodes(client)).to.have.length(3);
+    expect(cache.endpoint).to.include(`127.0.0.1:${cluster.nodes[0].port}`);
+    await cache.ready({ timeoutMs: 1000 });
+  });
+
   it('caches, locks and expires on a cluster', async () => {
     expect(await cache.set('a', '1', { px: 5000 })).to.equal(true);
     expect(await cache.get('a')).to.equal('1');
     const lock = await cache.lock('job');
+    expect(await lock.extend(5000)).to.equal(true);
     expect(await lock.release()).to.equal(true);
   });
 

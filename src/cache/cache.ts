@@ -24,11 +24,23 @@ export interface LockOptions {
   timeoutMs?: number;
 }
 
+/** Options of `Cache.ready`. */
+export interface ReadyOptions {
+  /** How long to wait for the backing server. @default 5000 */
+  timeoutMs?: number;
+}
+
 /** A held lock. Only its holder (the token) can release it. */
 export interface Lock {
   readonly key: string;
   /** Random owner token; release compares it and deletes atomically. */
   readonly token: string;
+  /**
+   * Makes the lock live `ttlMs` more milliseconds from now, if still held by this token.
+   * @returns false when it had expired or was taken by another (then stop: you no longer hold it)
+   * @throws InvalidOptionError for a bad `ttlMs`; CacheUnavailableError when Redis does not answer
+   */
+  extend(ttlMs: number): Promise<boolean>;
   /** Releases the lock if still held by this token. @returns false if it had expired or was taken by another. */
   release(): Promise<boolean>;
 }
@@ -40,8 +52,18 @@ export interface Cache {
   set(key: string, value: string, options?: SetOptions): Promise<boolean>;
   /** @returns true when a key was deleted. */
   delete(key: string): Promise<boolean>;
-  /** Acquires `key` with bounded, jittered waiting. @throws LockTimeoutError */
+  /**
+   * Acquires `key`, waiting at most `timeoutMs` (in memory: first come, first served).
+   * For work that may outlive the ttl, use `withLock`, which extends the lock while the work runs.
+   * @throws LockTimeoutError; LockLimitError (in memory, when `maxLocks` are held or waiting)
+   */
   lock(key: string, options?: LockOptions): Promise<Lock>;
+  /**
+   * Resolves once the cache can serve (at once in memory); for Redis, rejects with
+   * `CacheUnavailableError` naming `host:port` after `timeoutMs`. Optional for custom caches.
+   * @throws CacheUnavailableError
+   */
+  ready?(options?: ReadyOptions): Promise<void>;
   /** Releases connections and timers. Idempotent. */
   close(): Promise<void>;
 }

@@ -7,8 +7,8 @@ import type Redis from 'ioredis';
 import { Cluster } from 'ioredis';
 
 /** True when `client` is an ioredis Cluster. */
-export function isCluster(client: Redis | Cluster): client is Cluster {
-  return client instanceof Cluster || (client as { isCluster?: unknown }).isCluster === true;
+export function isCluster(client: unknown): client is Cluster {
+  return client instanceof Cluster || (typeof client === 'object' && client !== null && (client as { isCluster?: unknown }).isCluster === true);
 }
 
 /**

@@ -3,11 +3,13 @@
  * One process only — do not use it in production where several processes must agree.
  * Memory stays bounded: expired entries are dropped on read and by one unref'd sweep timer
  * (no timer per key), and past `maxEntries` the least recently written entry is evicted.
+ * Locks live in their own bounded table (`maxLocks`), so no write can evict a held lock.
  */
 import { InvalidOptionError } from '../errors';
 import { WriteOrderedMap } from '../utils/write-ordered-map';
 import type { Cache, Lock, LockOptions, SetOptions } from './cache';
-import { acquireLock } from './lock';
+import { heldLock, lockToken, parseLockOptions } from './lock';
+import { LockTable } from './lock-table';
 import { expiresAt, parseSetOptions } from './set-options';
 import { checkOptions } from '../utils/options';
 
@@ -15,6 +17,11 @@ import { checkOptions } from '../utils/options';
 export interface InMemoryCacheOptions {
   /** Entries kept at most; the least recently written is evicted beyond it. @default 100000 */
   maxEntries?: number;
+  /**
+   * Locks held or waited for at most. Locks live apart from entries and are never evicted; beyond
+   * this `lock()` refuses with `LockLimitError`. @default 10000
+   */
+  maxLocks?: number;
   /** How often expired entries are swept. @default 10000 */
   sweepIntervalMs?: number;
   /** Clock, for tests. @default Date.now */
@@ -33,16 +40,19 @@ interface Entry {
 export class InMemoryCache implements Cache {
   readonly maxEntries: number;
   private readonly entries: WriteOrderedMap<string, Entry>;
+  private readonly locks: LockTable;
   private readonly now: () => number;
   private timer?: NodeJS.Timeout;
 
   constructor(options: InMemoryCacheOptions = {}) {
-    checkOptions(options, ['maxEntries', 'sweepIntervalMs', 'now'], 'InMemoryCache');
-    const { maxEntries = 100_000, sweepIntervalMs = 10_000, now = Date.now } = options;
+    checkOptions(options, ['maxEntries', 'maxLocks', 'sweepIntervalMs', 'now'], 'InMemoryCache');
+    const { maxEntries = 100_000, maxLocks = 10_000, sweepIntervalMs = 10_000, now = Date.now } = options;
     if (!Number.isInteger(maxEntries) || maxEntries < 1) throw new InvalidOptionError('maxEntries', 'must be a positive integer');
+    if (!Number.isInteger(maxLocks) || maxLocks < 1) throw new InvalidOptionError('maxLocks', 'must be a positive integer');
     if (!Number.isFinite(sweepIntervalMs) || sweepIntervalMs <= 0) throw new InvalidOptionError('sweepIntervalMs', 'must be a positive number');
     this.maxEntries = maxEntries;
     this.entries = new WriteOrderedMap(maxEntries);
+    this.locks = new LockTable(maxLocks, now);
     this.now = now;
     this.timer = setInterval(() => this.sweep(), sweepIntervalMs);
     this.timer.unref();
@@ -52,6 +62,9 @@ export class InMemoryCache implements Cache {
   get size(): number {
     return this.entries.size;
   }
+
+  /** Always ready: resolves at once (the same call as `RedisCache.ready`). */
+  async ready(): Promise<void> {}
 
   async get(key: string): Promise<string | null> {
     return this.live(key)?.value ?? null;
@@ -68,25 +81,29 @@ export class InMemoryCache implements Cache {
     return this.live(key) !== undefined && this.entries.delete(key);
   }
 
-  lock(key: string, options?: LockOptions): Promise<Lock> {
-    return acquireLock(
-      key,
-      options,
-      async (token, ttlMs) => this.set(key, token, { px: ttlMs, nx: true }),
-      async (token) => this.live(key)?.value === token && this.entries.delete(key),
-    );
+  /** Waits first come, first served; a held lock is never evicted. @throws LockTimeoutError, LockLimitError */
+  async lock(key: string, options?: LockOptions): Promise<Lock> {
+    const { ttlMs, timeoutMs } = parseLockOptions(options);
+    const token = lockToken();
+    await this.locks.acquire(key, token, ttlMs, timeoutMs);
+    return heldLock(key, token, {
+      release: async (t) => this.locks.release(key, t),
+      extend: async (t, ms) => this.locks.extend(key, t, ms),
+    });
   }
 
   /** Drops every expired entry. Runs on the timer; callable by tests. */
   sweep(): void {
     const now = this.now();
     for (const [key, entry] of this.entries) if (entry.expiresAt <= now) this.entries.delete(key);
+    this.locks.sweep();
   }
 
   async close(): Promise<void> {
     clearInterval(this.timer);
     this.timer = undefined;
     this.entries.clear();
+    this.locks.clear();
   }
 
   private live(key: string): Entry | undefined {

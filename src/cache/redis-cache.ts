@@ -5,14 +5,15 @@
  */
 import Redis, { Cluster, type RedisOptions } from 'ioredis';
 import { CacheUnavailableError, InvalidOptionError } from '../errors';
-import type { Cache, Lock, LockOptions, SetOptions } from './cache';
+import type { Cache, Lock, LockOptions, ReadyOptions, SetOptions } from './cache';
+import { endpoint, isCluster } from './cluster';
 import { acquireLock } from './lock';
 import { luaCommand, readLua } from './lua';
 import { parseSetOptions } from './set-options';
 import { withTimeout } from './with-timeout';
 import { checkOptions } from '../utils/options';
 
-/** Where warnings go. Messages never contain URLs, passwords or values. */
+/** Where warnings go. Messages name `host:port`, never URLs, passwords or values. */
 export interface Logger {
   warn(message: string): void;
 }
@@ -36,8 +37,6 @@ export const REDIS_DEFAULTS: RedisOptions = {
   enableAutoPipelining: true,
 };
 
-type StatusListener = (ready: boolean) => void;
-
 /**
  * A `Cache` on Redis.
  * @example const cache = new RedisCache('redis://127.0.0.1:6379/0')
@@ -50,7 +49,9 @@ export class RedisCache implements Cache {
   readonly commandTimeoutMs: number;
   private readonly owned: boolean;
   private readonly logger: Logger;
-  private readonly listeners = new Set<StatusListener>();
+  /** `host:port` (or the Cluster's seed nodes) for messages: never the URL or the password. */
+  readonly endpoint: string;
+  private lastErrorCode?: string;
   private down = false;
   private closed = false;
 
@@ -64,7 +65,7 @@ export class RedisCache implements Cache {
     this.keyPrefix = keyPrefix;
     this.commandTimeoutMs = commandTimeoutMs;
     this.logger = logger;
-    if (connection instanceof Redis || connection instanceof Cluster) {
+    if (connection instanceof Redis || isCluster(connection)) {
       this.client = connection;
       this.owned = false;
     } else if (typeof connection === 'string') {
@@ -77,6 +78,7 @@ export class RedisCache implements Cache {
     } else {
       throw new InvalidOptionError('connection', 'give a redis:// URL, ioredis options, or an ioredis Redis/Cluster');
     }
+    this.endpoint = endpoint(this.client);
     this.client.on('error', (err: Error) => this.markDown(err));
     this.client.on('end', () => this.markDown());
     this.client.on('close', () => this.markDown());
@@ -88,10 +90,33 @@ export class RedisCache implements Cache {
     return this.client.status === 'ready';
   }
 
-  /** Calls `listener(true)` when Redis becomes ready and `listener(false)` when it is lost. @returns unsubscribe */
-  onStatus(listener: StatusListener): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+  /**
+   * Resolves once Redis answers; rejects after `timeoutMs` (or at once when the client gave up or
+   * was closed) with `CacheUnavailableError` naming `host:port`, never the password. Call it at
+   * startup to fail fast on a wrong URL instead of serving on the fallback.
+   * @throws CacheUnavailableError; InvalidOptionError for a bad `timeoutMs`
+   * @example await cache.ready({ timeoutMs: 5000 })
+   */
+  ready(options: ReadyOptions = {}): Promise<void> {
+    const { timeoutMs = 5000 } = options;
+    if (!Number.isFinite(timeoutMs) || timeoutMs < 0) return Promise.reject(new InvalidOptionError('timeoutMs', 'must be a non-negative number (milliseconds)'));
+    const unavailable = (why: string) => new CacheUnavailableError(`Redis at ${this.endpoint} ${why}${this.lastErrorCode ? ` (${this.lastErrorCode})` : ''}`);
+    if (this.closed || this.client.status === 'end') return Promise.reject(unavailable('is closed'));
+    if (this.client.status === 'ready') return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      const done = (err?: Error) => {
+        clearTimeout(timer);
+        this.client.off('ready', onReady);
+        this.client.off('end', onEnd);
+        if (err) reject(err);
+        else resolve();
+      };
+      const onReady = () => done();
+      const onEnd = () => done(unavailable('closed the connection and gave up retrying'));
+      const timer = setTimeout(() => done(unavailable(`was not ready within ${timeoutMs} ms`)), timeoutMs);
+      this.client.on('ready', onReady);
+      this.client.on('end', onEnd);
+    });
   }
 
   async get(key: string): Promise<string | null> {
@@ -113,12 +138,11 @@ export class RedisCache implements Cache {
   lock(key: string, options?: LockOptions): Promise<Lock> {
     const full = this.keyPrefix + key;
     const release = luaCommand<number>(this.client, 'webtoolReleaseLock', readLua(__dirname, 'release-lock'));
-    return acquireLock(
-      key,
-      options,
-      async (token, ttlMs) => (await this.run(() => this.client.set(full, token, 'PX', ttlMs, 'NX'))) === 'OK',
-      async (token) => (await this.run(() => release([full], [token]))) === 1,
-    );
+    const extend = luaCommand<number>(this.client, 'webtoolExtendLock', readLua(__dirname, 'extend-lock'));
+    return acquireLock(key, options, async (token, ttlMs) => (await this.run(() => this.client.set(full, token, 'PX', ttlMs, 'NX'))) === 'OK', {
+      release: async (token) => (await this.run(() => release([full], [token]))) === 1,
+      extend: async (token, ttlMs) => (await this.run(() => extend([full], [token, ttlMs]))) === 1,
+    });
   }
 
   /**
@@ -144,7 +168,6 @@ export class RedisCache implements Cache {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.listeners.clear();
     if (!this.owned) return;
     if (this.client.status === 'ready') {
       await this.client.quit().catch(() => this.client.disconnect());
@@ -154,18 +177,18 @@ export class RedisCache implements Cache {
   }
 
   private markDown(err?: Error): void {
+    const code = (err as NodeJS.ErrnoException | undefined)?.code;
+    if (code) this.lastErrorCode = code;
     if (this.down || this.closed) return;
     this.down = true;
-    // Once per outage, and only the error's class and code: messages can carry host names.
-    const code = (err as NodeJS.ErrnoException | undefined)?.code;
-    this.logger.warn(`[webtool] ERR_WT_CACHE_UNAVAILABLE: Redis connection lost${code ? ` (${code})` : ''}; retrying`);
-    for (const listener of this.listeners) listener(false);
+    // Once per outage; host:port and the error code only: messages can carry URLs, never passwords.
+    this.logger.warn(`[webtool] ERR_WT_CACHE_UNAVAILABLE: Redis at ${this.endpoint} unreachable${code ? ` (${code})` : ''}; calls fail fast with CacheUnavailableError until it is back (retrying)`);
   }
 
   private markUp(): void {
     const wasDown = this.down;
     this.down = false;
-    if (wasDown) this.logger.warn('[webtool] Redis connection restored');
-    for (const listener of this.listeners) listener(true);
+    this.lastErrorCode = undefined;
+    if (wasDown) this.logger.warn(`[webtool] Redis at ${this.endpoint} connection restored`);
   }
 }
