@@ -315,18 +315,25 @@ export class Database implements SqlClient {
   }
 
   /**
-   * Stops accepting new transactions, lets running ones finish (up to `timeoutMs`), then closes every connection.
-   * Idempotent.
+   * Stops accepting new transactions, lets running ones finish, then closes every connection; all within
+   * `timeoutMs` (default 10 000). Idempotent.
    */
   close(options: { timeoutMs?: number } = {}): Promise<void> {
+    const timeoutMs = options.timeoutMs ?? 10_000;
     this.closing ??= (async () => {
+      const deadline = Date.now() + timeoutMs;
       if (this.active > 0) {
         await new Promise<void>((resolve) => {
           this.drained = resolve;
-          setTimeout(resolve, options.timeoutMs ?? 10_000).unref();
+          setTimeout(resolve, timeoutMs).unref();
         });
       }
-      await Promise.all([this.primary, ...this.replicas].map((d) => d.close()));
+      // pg's pool.end() waits for every checked-out client: a client someone never released must not hang close().
+      const ended = Promise.all([this.primary, ...this.replicas].map((d) => d.close()));
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), Math.max(0, deadline - Date.now()))));
+      if ((await Promise.race([ended, late])) === 'late') this.logger.warn('webtool/db: close() timed out; connections still checked out were left to end');
+      clearTimeout(timer);
     })();
     return this.closing;
   }
