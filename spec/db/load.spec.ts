@@ -163,7 +163,7 @@ describe('Database under load (PostgreSQL 15 server)', function () {
     }
   });
 
-  it('after 2,000 requests (WT_DB_STORM_REQUESTS=10000 for the issue's figure; 2,000 keeps the suite short on 2 cores) with random throws (handler, hook, commit), client aborts and 1% terminated backends: nothing leaks', async () => {
+  it('after 2,000 requests (WT_DB_STORM_REQUESTS=10000 for the figure of the issue; 2,000 keeps the suite short on 2 cores) with random throws (handler, hook, commit), client aborts and 1% terminated backends: nothing leaks', async () => {
     const logger = memoryLogger();
     const db = new Database({ primary: pg.url, logger });
     await db.query('CREATE TABLE storm (id serial PRIMARY KEY, k int UNIQUE DEFERRABLE INITIALLY DEFERRED)');
