@@ -209,7 +209,8 @@ export class Database implements SqlClient {
     this.active++;
     try {
       for (let attempt = 1; ; attempt++) {
-        const tx = new Transaction(this.pickDriver(options, request), options, this.acquireTimeoutMs);
+        const driver = this.pickDriver(options, request);
+        const tx = new Transaction(driver, options, this.acquireTimeoutMs, driver === this.primary ? () => (request.usedPrimary = true) : undefined);
         const scope: Scope = { tx, level: new Level() };
         let result: T;
         try {
@@ -266,7 +267,6 @@ export class Database implements SqlClient {
     if (options.readOnly && this.replicas.length > 0 && !request.usedPrimary) {
       return this.replicas[this.nextReplica++ % this.replicas.length];
     }
-    request.usedPrimary = true;
     return this.primary;
   }
 
