@@ -6,7 +6,8 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DbClosedError, InvalidOptionError, SerializationError, TransactionAbortedError, TransactionPropagationError } from '../errors';
 import type { RequestState, Scope, Store } from './context';
-import type { Driver, PoolStats, QueryInput, QueryResult } from './driver';
+import type { Driver, QueryInput, QueryResult } from './driver';
+import { checkDriver, type Health } from './health';
 import { runHooks } from './hooks';
 import type { Logger } from './logger';
 import { backoffMs, checkOptions, parseRetry, RETRYABLE_SQLSTATES, type RetryOptions, type RetryPolicy, type TransactionOptions } from './options';
@@ -35,21 +36,6 @@ export interface DatabaseOptions {
 /** A statement runner: what `db.transaction` hands its callback, and what `db.query` is. */
 export interface SqlClient {
   query<R = any>(query: QueryInput, values?: unknown[]): Promise<QueryResult<R>>;
-}
-
-/** Connection and latency figures from {@link Database.health}. */
-export interface DriverHealth extends PoolStats {
-  ok: boolean;
-  latencyMs: number;
-}
-
-/** What {@link Database.health} reports. */
-export interface Health {
-  ok: boolean;
-  primary: DriverHealth;
-  replicas: DriverHealth[];
-  /** Outermost transactions running now. */
-  activeTransactions: number;
 }
 
 const defaultRetry: RetryPolicy = { attempts: 10, baseMs: 10, maxMs: 500 };
@@ -292,26 +278,8 @@ export class Database implements SqlClient {
 
   /** `SELECT 1` latency and pool figures of the primary and every replica. Never throws. */
   async health(): Promise<Health> {
-    const [primary, ...replicas] = await Promise.all([this.primary, ...this.replicas].map((d) => this.check(d)));
+    const [primary, ...replicas] = await Promise.all([this.primary, ...this.replicas].map((d) => checkDriver(d, this.acquireTimeoutMs)));
     return { ok: primary.ok && replicas.every((r) => r.ok), primary, replicas, activeTransactions: this.active };
-  }
-
-  private async check(driver: Driver): Promise<DriverHealth> {
-    const started = performance.now();
-    let ok = false;
-    try {
-      const lease = await driver.acquire(this.acquireTimeoutMs);
-      try {
-        await lease.query('SELECT 1');
-        ok = true;
-      } finally {
-        lease.release(!ok);
-      }
-    } catch {
-      ok = false;
-    }
-    const stats: PoolStats = driver.stats();
-    return { ok, latencyMs: Math.round((performance.now() - started) * 100) / 100, ...stats };
   }
 
   /**
