@@ -273,7 +273,7 @@ export function databaseContract(target: ContractTarget): void {
         expect(events.slice(4)).to.deep.equal(['rollback: x']);
       });
 
-      it('a hook is seen committed data; hooks of a rolled-back savepoint are dropped, of a released one kept', async () => {
+      it('a hook sees committed data; hooks of a rolled-back savepoint are dropped, of a released one kept', async () => {
         const seen: string[][] = [];
         await db.transaction(async () => {
           await insert('a');

@@ -6,7 +6,8 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DbClosedError, InvalidOptionError, SerializationError, TransactionAbortedError, TransactionPropagationError } from '../errors';
 import type { RequestState, Scope, Store } from './context';
-import type { Driver, PoolStats, QueryInput, QueryResult } from './driver';
+import type { Driver, QueryInput, QueryResult } from './driver';
+import { checkDriver, type Health } from './health';
 import { runHooks } from './hooks';
 import type { Logger } from './logger';
 import { backoffMs, checkOptions, parseRetry, RETRYABLE_SQLSTATES, type RetryOptions, type RetryPolicy, type TransactionOptions } from './options';
@@ -35,21 +36,6 @@ export interface DatabaseOptions {
 /** A statement runner: what `db.transaction` hands its callback, and what `db.query` is. */
 export interface SqlClient {
   query<R = any>(query: QueryInput, values?: unknown[]): Promise<QueryResult<R>>;
-}
-
-/** Connection and latency figures from {@link Database.health}. */
-export interface DriverHealth extends PoolStats {
-  ok: boolean;
-  latencyMs: number;
-}
-
-/** What {@link Database.health} reports. */
-export interface Health {
-  ok: boolean;
-  primary: DriverHealth;
-  replicas: DriverHealth[];
-  /** Outermost transactions running now. */
-  activeTransactions: number;
 }
 
 const defaultRetry: RetryPolicy = { attempts: 10, baseMs: 10, maxMs: 500 };
@@ -209,7 +195,8 @@ export class Database implements SqlClient {
     this.active++;
     try {
       for (let attempt = 1; ; attempt++) {
-        const tx = new Transaction(this.pickDriver(options, request), options, this.acquireTimeoutMs);
+        const driver = this.pickDriver(options, request);
+        const tx = new Transaction(driver, options, this.acquireTimeoutMs, driver === this.primary ? () => (request.usedPrimary = true) : undefined);
         const scope: Scope = { tx, level: new Level() };
         let result: T;
         try {
@@ -266,7 +253,6 @@ export class Database implements SqlClient {
     if (options.readOnly && this.replicas.length > 0 && !request.usedPrimary) {
       return this.replicas[this.nextReplica++ % this.replicas.length];
     }
-    request.usedPrimary = true;
     return this.primary;
   }
 
@@ -292,41 +278,30 @@ export class Database implements SqlClient {
 
   /** `SELECT 1` latency and pool figures of the primary and every replica. Never throws. */
   async health(): Promise<Health> {
-    const [primary, ...replicas] = await Promise.all([this.primary, ...this.replicas].map((d) => this.check(d)));
+    const [primary, ...replicas] = await Promise.all([this.primary, ...this.replicas].map((d) => checkDriver(d, this.acquireTimeoutMs)));
     return { ok: primary.ok && replicas.every((r) => r.ok), primary, replicas, activeTransactions: this.active };
   }
 
-  private async check(driver: Driver): Promise<DriverHealth> {
-    const started = performance.now();
-    let ok = false;
-    try {
-      const lease = await driver.acquire(this.acquireTimeoutMs);
-      try {
-        await lease.query('SELECT 1');
-        ok = true;
-      } finally {
-        lease.release(!ok);
-      }
-    } catch {
-      ok = false;
-    }
-    const stats: PoolStats = driver.stats();
-    return { ok, latencyMs: Math.round((performance.now() - started) * 100) / 100, ...stats };
-  }
-
   /**
-   * Stops accepting new transactions, lets running ones finish (up to `timeoutMs`), then closes every connection.
-   * Idempotent.
+   * Stops accepting new transactions, lets running ones finish, then closes every connection; all within
+   * `timeoutMs` (default 10 000). Idempotent.
    */
   close(options: { timeoutMs?: number } = {}): Promise<void> {
+    const timeoutMs = options.timeoutMs ?? 10_000;
     this.closing ??= (async () => {
+      const deadline = Date.now() + timeoutMs;
       if (this.active > 0) {
         await new Promise<void>((resolve) => {
           this.drained = resolve;
-          setTimeout(resolve, options.timeoutMs ?? 10_000).unref();
+          setTimeout(resolve, timeoutMs).unref();
         });
       }
-      await Promise.all([this.primary, ...this.replicas].map((d) => d.close()));
+      // pg's pool.end() waits for every checked-out client: a client someone never released must not hang close().
+      const ended = Promise.all([this.primary, ...this.replicas].map((d) => d.close()));
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), Math.max(0, deadline - Date.now()))));
+      if ((await Promise.race([ended, late])) === 'late') this.logger.warn('webtool/db: close() timed out; connections still checked out were left to end');
+      clearTimeout(timer);
     })();
     return this.closing;
   }

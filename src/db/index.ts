@@ -1,5 +1,6 @@
 /** @module webtool/db: request-scoped PostgreSQL transactions over pg or PGlite. */
-export { Database, type DatabaseOptions, type DriverHealth, type Health, type SqlClient } from './database';
+export { Database, type DatabaseOptions, type SqlClient } from './database';
+export type { DriverHealth, Health } from './health';
 export type { Driver, Lease, PoolStats, QueryInput, QueryResult } from './driver';
 export { transactional, type TransactionalMiddlewareOptions } from './express';
 export type { Logger as DbLogger } from './logger';

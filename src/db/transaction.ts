@@ -47,6 +47,8 @@ export class Transaction {
     readonly driver: Driver,
     private readonly options: TransactionOptions,
     private readonly acquireTimeoutMs: number,
+    /** Called when BEGIN is first needed (the request then counts as having used this driver). */
+    private readonly onBegin?: () => void,
   ) {}
 
   /** Whether a connection was taken (BEGIN sent or under way). */
@@ -56,6 +58,7 @@ export class Transaction {
 
   private begin(): Promise<Lease> {
     this.begun ??= (async () => {
+      this.onBegin?.();
       const lease = await this.driver.acquire(this.acquireTimeoutMs);
       try {
         await lease.query(beginStatement(this.options));
