@@ -99,7 +99,7 @@ describe('OIDCBackend (against a real oidc-provider on loopback)', () => {
       });
       expect(config.algorithms).to.not.include.members(['HS256', 'HS384', 'HS512', 'none']);
       const introspection = parseOIDCOptions({ issuer: 'https://sso.example.test', audience: 'api', introspection: { clientId: 'a', clientSecret: 'b' } }).introspection;
-      expect(introspection).to.include({ cacheSize: 10_000, cacheMaxTtlMs: 60_000, negativeTtlMs: 10_000 });
+      expect(introspection).to.include({ cacheSize: 10_000, cacheMaxTtlMs: 60_000, negativeTtlMs: 10_000, maxConcurrent: 64 });
     });
 
     it('requires issuer and audience', () => {

@@ -20,8 +20,10 @@ export interface IntrospectionOptions {
   cacheSize?: number;
   /** Longest time an active answer is remembered. @default 60000 */
   cacheMaxTtlMs?: number;
-  /** How long an inactive answer is remembered (a separate, smaller map). @default 10000 */
+  /** How long an inactive answer is remembered (in a separate map of the same size). @default 10000 */
   negativeTtlMs?: number;
+  /** Calls to the endpoint in flight at once; beyond it an uncached token is an issuer failure at once. @default 64 */
+  maxConcurrent?: number;
 }
 
 /** Options of `OIDCBackend`. */
@@ -101,11 +103,14 @@ function parseIntrospection(value: IntrospectionOptions | undefined): OIDCConfig
   }
   const cacheSize = nonNegative('introspection.cacheSize', value.cacheSize, 10_000, true);
   if (!Number.isInteger(cacheSize)) throw new InvalidOptionError('introspection.cacheSize', 'must be a positive integer');
+  const maxConcurrent = nonNegative('introspection.maxConcurrent', value.maxConcurrent, 64, true);
+  if (!Number.isInteger(maxConcurrent)) throw new InvalidOptionError('introspection.maxConcurrent', 'must be a positive integer');
   return {
     clientId: value.clientId,
     clientSecret: value.clientSecret,
     endpoint: value.endpoint === undefined ? undefined : httpUrl('introspection.endpoint', value.endpoint),
     cacheSize,
+    maxConcurrent,
     cacheMaxTtlMs: nonNegative('introspection.cacheMaxTtlMs', value.cacheMaxTtlMs, 60_000),
     negativeTtlMs: nonNegative('introspection.negativeTtlMs', value.negativeTtlMs, 10_000),
   };
