@@ -94,7 +94,7 @@ export class Introspector {
       && expMs > now
       && (body.iss === undefined || body.iss === issuerUrl)
       && audiences(body.aud).some((a) => wanted.includes(a));
-    const auth = valid ? claimsToAuthData(withoutIntrospectionFields(body), this.config.roles) : null;
+    const auth = valid ? claimsToAuthData(withoutIntrospectionFields(body), this.config.roles, this.config.identifierPrefix) : null;
     if (!auth) {
       this.inactive.set(key, now + introspection.negativeTtlMs);
       return null;

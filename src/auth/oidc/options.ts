@@ -42,6 +42,12 @@ export interface OIDCBackendOptions {
   requireAtJwt?: boolean;
   /** Roles from claims, e.g. `keycloakRoles({ clientId: 'api' })`. */
   roles?: RolesMapper;
+  /**
+   * Put before every `identifier` (e.g. `'kc:'`). Give one to each issuer when several (or our own
+   * JWTBackend too) share a chain: otherwise equal `sub`s of two issuers are one caller — the same
+   * `req.auth.identifier` and the same rate-limit budget. @default ''
+   */
+  identifierPrefix?: string;
   /** Opaque tokens are introspected (RFC 7662) when this is given. */
   introspection?: IntrospectionOptions;
   /** Bound on every call to the issuer (discovery, JWKS, introspection). @default 2000 */
@@ -67,6 +73,7 @@ export interface OIDCConfig {
   clockToleranceS: number;
   requireAtJwt: boolean;
   roles?: RolesMapper;
+  identifierPrefix: string;
   introspection?: Required<Omit<IntrospectionOptions, 'endpoint'>> & { endpoint?: URL };
   timeoutMs: number;
   jwksCooldownMs: number;
@@ -131,6 +138,7 @@ export function parseOIDCOptions(options: OIDCBackendOptions): OIDCConfig {
     throw new InvalidOptionError('algorithms', `must list asymmetric algorithms only (${ASYMMETRIC_ALGORITHMS.join(', ')})`);
   }
   if (options.roles !== undefined && typeof options.roles !== 'function') throw new InvalidOptionError('roles', 'must be a function');
+  if (options.identifierPrefix !== undefined && typeof options.identifierPrefix !== 'string') throw new InvalidOptionError('identifierPrefix', 'must be a string');
   const policy = options.onIssuerFailure ?? 'unavailable';
   if (policy !== 'unauthorized' && policy !== 'unavailable') throw new InvalidOptionError('onIssuerFailure', "must be 'unauthorized' or 'unavailable'");
   return {
@@ -141,6 +149,7 @@ export function parseOIDCOptions(options: OIDCBackendOptions): OIDCConfig {
     clockToleranceS: nonNegative('clockToleranceS', options.clockToleranceS, 30),
     requireAtJwt: options.requireAtJwt ?? false,
     roles: options.roles,
+    identifierPrefix: options.identifierPrefix ?? '',
     introspection: parseIntrospection(options.introspection),
     timeoutMs: nonNegative('timeoutMs', options.timeoutMs, 2000, true),
     jwksCooldownMs: nonNegative('jwksCooldownMs', options.jwksCooldownMs, 30_000),
