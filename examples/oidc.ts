@@ -36,16 +36,19 @@ export interface OidcAppOptions {
   audience: string;
   /** Credentials of this API at the provider, for opaque tokens. */
   introspection?: { clientId: string; clientSecret: string };
+  /** @default console */
+  logger?: { warn(message: string): void };
 }
 
 /** Builds the app; `close()` releases the cache. */
 export function createOidcApp(options: OidcAppOptions) {
-  const { issuer, audience, introspection } = options;
+  const { issuer, audience, introspection, logger } = options;
   const cache = new InMemoryCache();
   const app = express();
   app.use(
     limitMiddleware({
       cache,
+      logger,
       backends: [
         new OIDCBackend({
           issuer, // tokens must carry exactly this `iss`; keys come from its discovery document
@@ -53,6 +56,7 @@ export function createOidcApp(options: OidcAppOptions) {
           roles: keycloakRoles({ clientId: audience }),
           introspection, // opaque tokens: RFC 7662 (optional)
           onIssuerFailure: 'unavailable', // provider down or slow: 503 within timeoutMs
+          logger,
         }),
       ],
     }),

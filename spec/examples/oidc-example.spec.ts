@@ -6,9 +6,12 @@ import { JWT_API, OPAQUE_API, RS_CLIENT, providerKey, startProvider, type TestPr
 describe('examples/oidc.ts (routing-controllers app protected by a local OpenID provider)', () => {
   let provider: TestProvider;
   let example: ReturnType<typeof createOidcApp>;
+  let warnings: string[];
   beforeEach(async () => {
     provider = await startProvider([await providerKey('k1')]);
-    example = createOidcApp({ issuer: provider.issuer, audience: JWT_API, introspection: { clientId: RS_CLIENT.id, clientSecret: RS_CLIENT.secret } });
+    warnings = [];
+    const logger = { warn: (message: string) => warnings.push(message) };
+    example = createOidcApp({ issuer: provider.issuer, audience: JWT_API, introspection: { clientId: RS_CLIENT.id, clientSecret: RS_CLIENT.secret }, logger });
   });
   afterEach(async () => {
     await example.close();
@@ -43,6 +46,10 @@ describe('examples/oidc.ts (routing-controllers app protected by a local OpenID 
     const res = await request(example.app).get('/orders').set('Authorization', `Bearer ${token}`).expect(503).expect('Content-Type', /problem\+json/);
     expect(JSON.parse(res.text)).to.deep.equal({ type: 'about:blank', title: 'Service Unavailable', status: 503, code: 'ERR_WT_ISSUER_UNAVAILABLE' });
     expect(Date.now() - started).to.be.lessThan(5000); // default timeoutMs: 2000
+    // the outage is logged through the configured logger, once, without the token
+    expect(warnings).to.have.length(1);
+    expect(warnings[0]).to.match(/^\[webtool\] ERR_WT_ISSUER_UNAVAILABLE: .*within 2000 ms/);
+    expect(warnings[0]).to.not.include(token.split('.')[2]);
   });
 });
 

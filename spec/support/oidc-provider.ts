@@ -45,16 +45,33 @@ export const EXTRA_CLAIMS = {
   resource_access: { machine: { roles: ['reader'] } },
 };
 
+/**
+ * Runs `fn` with oidc-provider's own warnings kept out of the test output: at import it warns that
+ * Node 20 is not an LTS it supports (it asks for 22+; the specs pass on 20), and each instance warns
+ * that it uses its development in-memory store — both expected of a test fixture.
+ */
+function quietly<T>(fn: () => T): T {
+  const warn = console.warn;
+  console.warn = (...args: unknown[]) => {
+    if (!String(args[0]).startsWith('oidc-provider WARNING')) warn(...args);
+  };
+  try {
+    return fn();
+  } finally {
+    console.warn = warn;
+  }
+}
+
 /** Starts a provider on 127.0.0.1 with `keys` (the first signs). */
 export async function startProvider(keys: JWK[], options: { accessTokenTtlS?: number } = {}): Promise<TestProvider> {
-  const { default: Provider } = require('oidc-provider') as { default: ProviderClass };
+  const { default: Provider } = quietly(() => require('oidc-provider') as { default: ProviderClass });
   const server: Server = createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   let callback: (req: unknown, res: unknown) => void = () => undefined;
   const make = (jwks: JWK[]) => {
     const alg = jwks[0].alg;
-    const provider = new Provider(issuer, {
+    const provider = quietly(() => new Provider(issuer, {
       clients: [
         { client_id: CLIENT.id, client_secret: CLIENT.secret, grant_types: ['client_credentials'], redirect_uris: [], response_types: [], id_token_signed_response_alg: alg },
         { client_id: RS_CLIENT.id, client_secret: RS_CLIENT.secret, grant_types: [], redirect_uris: [], response_types: [], id_token_signed_response_alg: alg },
@@ -83,7 +100,7 @@ export async function startProvider(keys: JWK[], options: { accessTokenTtlS?: nu
       },
       ttl: { ClientCredentials: () => options.accessTokenTtlS ?? 300 },
       extraTokenClaims: () => ({ ...EXTRA_CLAIMS }),
-    });
+    }));
     provider.on('server_error', (_ctx: unknown, err: Error) => { if (process.env.OIDC_DEBUG) console.error(err); });
     return provider.callback();
   };

@@ -87,6 +87,24 @@ describe('OIDCBackend introspection (RFC 7662, real oidc-provider)', () => {
     expect((b as unknown as { introspector: { size: number } }).introspector.size).to.equal(6);
   });
 
+  it('keeps at most maxConcurrent calls in flight: the others fail at once, cached tokens still pass', async () => {
+    const b = backend({ maxConcurrent: 2 });
+    const known = await provider.token(OPAQUE_API);
+    expect(await b.authenticate(bearer(known))).to.not.equal(null);
+    provider.delayMs = 300;
+    const started = Date.now();
+    const answers = await Promise.all(
+      Array.from({ length: 6 }, (_, i) => b.authenticate(bearer(`made-up-${i}`)).then(() => 'answered', (e: { code?: string }) => [e.code, Date.now() - started])),
+    );
+    expect(answers.filter((a) => a === 'answered')).to.have.length(2);
+    for (const shed of answers.filter((a) => a !== 'answered')) {
+      expect((shed as [string, number])[0]).to.equal('ERR_WT_ISSUER_UNAVAILABLE');
+      expect((shed as [string, number])[1]).to.be.lessThan(250);
+    }
+    expect(provider.introspectionHits).to.equal(3);
+    expect(await b.authenticate(bearer(known))).to.not.equal(null);
+  });
+
   it('refuses an active token issued for another audience', async () => {
     const token = await provider.token(OPAQUE_API);
     expect(await backend({}, { audience: 'https://another-api.test' }).authenticate(bearer(token))).to.equal(null);
@@ -114,6 +132,7 @@ describe('OIDCBackend introspection (RFC 7662, real oidc-provider)', () => {
       [{ clientId: '' }, 'introspection.clientId'],
       [{ clientSecret: 5 }, 'introspection.clientSecret'],
       [{ cacheSize: 0 }, 'introspection.cacheSize'],
+      [{ maxConcurrent: 1.5 }, 'introspection.maxConcurrent'],
       [{ cacheMaxTtlMs: -1 }, 'introspection.cacheMaxTtlMs'],
       [{ endpoint: 'ftp://x' }, 'introspection.endpoint'],
     ] as const) {

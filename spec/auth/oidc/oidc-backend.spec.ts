@@ -8,6 +8,7 @@ import { OIDCBackend } from '../../../src/auth/oidc/oidc-backend';
 import { keycloakRoles } from '../../../src/auth/oidc/claims';
 import { parseOIDCOptions, type OIDCBackendOptions } from '../../../src/auth/oidc/options';
 import { limitMiddleware } from '../../../src/throttle/limit-middleware';
+import { limiter } from '../../../src/throttle/limiter';
 import { EXPRESS_MAJORS, quietLogger } from '../../support/app-factory';
 import { CLIENT, JWT_API, providerKey, startProvider, type TestProvider } from '../../support/oidc-provider';
 
@@ -99,7 +100,7 @@ describe('OIDCBackend (against a real oidc-provider on loopback)', () => {
       });
       expect(config.algorithms).to.not.include.members(['HS256', 'HS384', 'HS512', 'none']);
       const introspection = parseOIDCOptions({ issuer: 'https://sso.example.test', audience: 'api', introspection: { clientId: 'a', clientSecret: 'b' } }).introspection;
-      expect(introspection).to.include({ cacheSize: 10_000, cacheMaxTtlMs: 60_000, negativeTtlMs: 10_000 });
+      expect(introspection).to.include({ cacheSize: 10_000, cacheMaxTtlMs: 60_000, negativeTtlMs: 10_000, maxConcurrent: 64 });
     });
 
     it('requires issuer and audience', () => {
@@ -112,6 +113,24 @@ describe('OIDCBackend (against a real oidc-provider on loopback)', () => {
       expect(await backend().authenticate(bearer(plain))).to.not.equal(null);
       expect(await backend({ requireAtJwt: true }).authenticate(bearer(plain))).to.equal(null);
       expect(await backend({ requireAtJwt: true }).authenticate(bearer(await provider.token()))).to.not.equal(null);
+    });
+
+    it('keeps two issuers\' equal subjects apart with identifierPrefix (one identity, one rate-limit budget otherwise)', async () => {
+      const other = await startProvider([await providerKey('k1')]);
+      try {
+        const ours = backend({ identifierPrefix: 'a:' });
+        const theirs = new OIDCBackend({ issuer: other.issuer, audience: JWT_API, identifierPrefix: 'b:', logger: quietLogger });
+        const server = EXPRESS_MAJORS[0].load()();
+        server.use(limitMiddleware({ cache: new InMemoryCache(), backends: [ours, theirs], logger: quietLogger }));
+        server.get('/me', limiter(1, 60), (req, res) => res.json(req.auth ?? null));
+        const a = await request(server).get('/me').set('Authorization', `Bearer ${await provider.token()}`).expect(200);
+        const b = await request(server).get('/me').set('Authorization', `Bearer ${await other.token()}`).expect(200);
+        expect([a.body.identifier, b.body.identifier]).to.deep.equal(['a:machine', 'b:machine']);
+        // a second request of the first issuer's caller is limited: the budgets are separate, not shared
+        await request(server).get('/me').set('Authorization', `Bearer ${await provider.token()}`).expect(429);
+      } finally {
+        await other.close();
+      }
     });
 
     it('builds claims without __proto__ members: no prototype is replaced', async () => {

@@ -33,11 +33,12 @@ export async function verifyToken(
 
 /**
  * The service's own key a header names: its `kid` must be one of ours (no kid → the current key only)
- * and its `alg` that key's algorithm. Nothing from the header is used as a key.
+ * and its `alg` that key's algorithm. A service without `keyId` has one key and ignores `kid`, as
+ * before key rotation existed. Nothing from the header is used as a key.
  * @throws Error for any other header (the token is then invalid)
  */
 export function ownKey(config: JWTConfig, header: JWTHeaderParameters): OwnKey {
-  const { kid } = header;
+  const kid = config.key.kid === undefined ? undefined : header.kid;
   const key = kid === undefined || kid === config.key.kid ? config.key : config.previousKeys.find((k) => k.kid === kid);
   if (!key || header.alg !== key.algorithm) throw new Error('no key of ours matches the token header');
   return key;

@@ -53,12 +53,12 @@ const MAPPED = new Set(['sub', 'scope', 'scp']);
  * (space-delimited) or `scp` (array, Entra ID/Okta), roles (if mapped) in `extra.roles`.
  * @returns null when no subject can be named
  */
-export function claimsToAuthData(claims: Record<string, unknown>, roles?: RolesMapper): AuthData | null {
+export function claimsToAuthData(claims: Record<string, unknown>, roles?: RolesMapper, identifierPrefix = ''): AuthData | null {
   const safe = safeClaims(claims) as Record<string, unknown>;
   const identifier = typeof safe.sub === 'string' && safe.sub !== '' ? safe.sub : safe.client_id;
   if (typeof identifier !== 'string' || identifier === '') return null;
   const extra: Record<string, unknown> = {};
   for (const [name, value] of Object.entries(safe)) if (!MAPPED.has(name)) extra[name] = value;
   if (roles) extra.roles = roles(safe);
-  return { identifier, scope: parseScope(safe.scope ?? safe.scp), extra };
+  return { identifier: identifierPrefix + identifier, scope: parseScope(safe.scope ?? safe.scp), extra };
 }

@@ -4,6 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { AuthData } from '../auth-data';
+import { IssuerUnavailableError } from '../../errors';
 import { WriteOrderedMap } from '../../utils/write-ordered-map';
 import { claimsToAuthData, safeClaims } from './claims';
 import type { IssuerClient } from './issuer';
@@ -22,7 +23,8 @@ function audiences(value: unknown): string[] {
 /**
  * Introspects opaque tokens. Bounds: `cacheSize` active answers and `cacheSize` inactive ones (kept
  * apart, so a flood of made-up tokens cannot evict real ones); concurrent lookups of one token share
- * one call to the issuer.
+ * one call to the issuer, and at most `maxConcurrent` calls are in flight (a flood of made-up tokens
+ * is shed here instead of reaching the issuer).
  */
 export class Introspector {
   private readonly active: WriteOrderedMap<string, { auth: AuthData; untilMs: number }>;
@@ -56,6 +58,9 @@ export class Introspector {
     if (miss !== undefined && miss > now) return null;
     let call = this.pending.get(key);
     if (!call) {
+      if (this.pending.size >= this.config.introspection.maxConcurrent) {
+        throw new IssuerUnavailableError(`${this.pending.size} introspections in flight; not starting another`);
+      }
       call = this.lookup(key, token).finally(() => this.pending.delete(key));
       this.pending.set(key, call);
     }
@@ -89,7 +94,7 @@ export class Introspector {
       && expMs > now
       && (body.iss === undefined || body.iss === issuerUrl)
       && audiences(body.aud).some((a) => wanted.includes(a));
-    const auth = valid ? claimsToAuthData(withoutIntrospectionFields(body), this.config.roles) : null;
+    const auth = valid ? claimsToAuthData(withoutIntrospectionFields(body), this.config.roles, this.config.identifierPrefix) : null;
     if (!auth) {
       this.inactive.set(key, now + introspection.negativeTtlMs);
       return null;

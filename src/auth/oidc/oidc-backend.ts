@@ -40,7 +40,7 @@ export class OIDCBackend implements AuthBackend {
     try {
       if (looksLikeJWT(token)) {
         const claims = await this.verifier.verify(token);
-        return claims ? claimsToAuthData(claims, this.config.roles) : null;
+        return claims ? claimsToAuthData(claims, this.config.roles, this.config.identifierPrefix) : null;
       }
       return this.introspector ? await this.introspector.introspect(token) : null;
     } catch (err) {

@@ -20,8 +20,10 @@ export interface IntrospectionOptions {
   cacheSize?: number;
   /** Longest time an active answer is remembered. @default 60000 */
   cacheMaxTtlMs?: number;
-  /** How long an inactive answer is remembered (a separate, smaller map). @default 10000 */
+  /** How long an inactive answer is remembered (in a separate map of the same size). @default 10000 */
   negativeTtlMs?: number;
+  /** Calls to the endpoint in flight at once; beyond it an uncached token is an issuer failure at once. @default 64 */
+  maxConcurrent?: number;
 }
 
 /** Options of `OIDCBackend`. */
@@ -40,6 +42,12 @@ export interface OIDCBackendOptions {
   requireAtJwt?: boolean;
   /** Roles from claims, e.g. `keycloakRoles({ clientId: 'api' })`. */
   roles?: RolesMapper;
+  /**
+   * Put before every `identifier` (e.g. `'kc:'`). Give one to each issuer when several (or our own
+   * JWTBackend too) share a chain: otherwise equal `sub`s of two issuers are one caller — the same
+   * `req.auth.identifier` and the same rate-limit budget. @default ''
+   */
+  identifierPrefix?: string;
   /** Opaque tokens are introspected (RFC 7662) when this is given. */
   introspection?: IntrospectionOptions;
   /** Bound on every call to the issuer (discovery, JWKS, introspection). @default 2000 */
@@ -65,6 +73,7 @@ export interface OIDCConfig {
   clockToleranceS: number;
   requireAtJwt: boolean;
   roles?: RolesMapper;
+  identifierPrefix: string;
   introspection?: Required<Omit<IntrospectionOptions, 'endpoint'>> & { endpoint?: URL };
   timeoutMs: number;
   jwksCooldownMs: number;
@@ -101,11 +110,14 @@ function parseIntrospection(value: IntrospectionOptions | undefined): OIDCConfig
   }
   const cacheSize = nonNegative('introspection.cacheSize', value.cacheSize, 10_000, true);
   if (!Number.isInteger(cacheSize)) throw new InvalidOptionError('introspection.cacheSize', 'must be a positive integer');
+  const maxConcurrent = nonNegative('introspection.maxConcurrent', value.maxConcurrent, 64, true);
+  if (!Number.isInteger(maxConcurrent)) throw new InvalidOptionError('introspection.maxConcurrent', 'must be a positive integer');
   return {
     clientId: value.clientId,
     clientSecret: value.clientSecret,
     endpoint: value.endpoint === undefined ? undefined : httpUrl('introspection.endpoint', value.endpoint),
     cacheSize,
+    maxConcurrent,
     cacheMaxTtlMs: nonNegative('introspection.cacheMaxTtlMs', value.cacheMaxTtlMs, 60_000),
     negativeTtlMs: nonNegative('introspection.negativeTtlMs', value.negativeTtlMs, 10_000),
   };
@@ -126,6 +138,7 @@ export function parseOIDCOptions(options: OIDCBackendOptions): OIDCConfig {
     throw new InvalidOptionError('algorithms', `must list asymmetric algorithms only (${ASYMMETRIC_ALGORITHMS.join(', ')})`);
   }
   if (options.roles !== undefined && typeof options.roles !== 'function') throw new InvalidOptionError('roles', 'must be a function');
+  if (options.identifierPrefix !== undefined && typeof options.identifierPrefix !== 'string') throw new InvalidOptionError('identifierPrefix', 'must be a string');
   const policy = options.onIssuerFailure ?? 'unavailable';
   if (policy !== 'unauthorized' && policy !== 'unavailable') throw new InvalidOptionError('onIssuerFailure', "must be 'unauthorized' or 'unavailable'");
   return {
@@ -136,6 +149,7 @@ export function parseOIDCOptions(options: OIDCBackendOptions): OIDCConfig {
     clockToleranceS: nonNegative('clockToleranceS', options.clockToleranceS, 30),
     requireAtJwt: options.requireAtJwt ?? false,
     roles: options.roles,
+    identifierPrefix: options.identifierPrefix ?? '',
     introspection: parseIntrospection(options.introspection),
     timeoutMs: nonNegative('timeoutMs', options.timeoutMs, 2000, true),
     jwksCooldownMs: nonNegative('jwksCooldownMs', options.jwksCooldownMs, 30_000),
