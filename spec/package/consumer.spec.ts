@@ -112,7 +112,7 @@ describe('the packed package, installed into a fresh app', function () {
     before(async () => {
       const port = await freePort();
       base = `http://127.0.0.1:${port}`;
-      const env = { ...process.env, PORT: String(port), REDIS_URL: '', JWT_KEY: '' };
+      const env: NodeJS.ProcessEnv = { ...process.env, PORT: String(port) }; // defaults: InMemoryCache, a fresh key
       delete env.REDIS_URL;
       delete env.JWT_KEY;
       child = spawn(process.execPath, [join(app, 'node10', 'out', 'quick-start.js')], { cwd: app, env });

@@ -7,3 +7,4 @@ export { TOKEN_TYP } from './jwt/types';
 export { MAX_TOKEN_LENGTH } from './jwt/verify';
 export { toAuthData, parseScope, INTERNAL_CLAIMS, type AuthData } from './auth-data';
 export * from './backends/index';
+export * from '../errors';

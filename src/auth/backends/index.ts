@@ -4,4 +4,3 @@ export { JWTBackend, bearerToken, MAX_AUTHORIZATION_LENGTH, type AccessTokenVali
 export { AnnoSessionBackend, type AnnoSessionOptions } from './anno-session-backend';
 export { SessionBackend } from './session-backend';
 export { IPBackend } from './ip-backend';
-export { resolveIdentity, type ResolvedIdentity } from './chain';
