@@ -1,7 +1,10 @@
 /**
  * The load generator, in its own process: `load.ts <json options>`, prints autocannon's result as JSON.
- * Options: url, connections, durationS, headers, tokens (a file of one token per line: each request
- * takes the next one), rate (overall requests/s, for the paced run).
+ * Options: url, connections, durationS, headers, rate (overall requests/s, for the paced run), and
+ * tokensFile (one token per line) used in one of two ways:
+ * - in order from `tokenOffset`, each token once (a "fresh token" run: `tokensExhausted` tells if the
+ *   file ran out and tokens were reused — the harness then reports the run as invalid);
+ * - `zipf: s`: each request draws a token by Zipf(s) rank (a realistic mix of users).
  */
 import { readFileSync } from 'node:fs';
 import autocannon from 'autocannon';
@@ -12,12 +15,38 @@ interface LoadOptions {
   durationS: number;
   headers?: Record<string, string>;
   tokensFile?: string;
+  tokenOffset?: number;
+  zipf?: number;
   rate?: number;
 }
 
 const options = JSON.parse(process.argv[2]) as LoadOptions;
 const tokens = options.tokensFile ? readFileSync(options.tokensFile, 'utf8').split('\n').filter(Boolean) : [];
-let next = 0;
+let next = options.tokenOffset ?? 0;
+let exhausted = false;
+
+// Zipf(s) over ranks 1..n by inverse transform on the cumulative weights (built once).
+const cumulative: number[] = [];
+if (options.zipf && tokens.length) {
+  let sum = 0;
+  for (let rank = 1; rank <= tokens.length; rank++) cumulative.push((sum += 1 / rank ** options.zipf));
+}
+function zipfToken(): string {
+  const target = Math.random() * cumulative[cumulative.length - 1];
+  let lo = 0;
+  let hi = cumulative.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (cumulative[mid] < target) lo = mid + 1;
+    else hi = mid;
+  }
+  return tokens[lo];
+}
+function nextToken(): string {
+  if (cumulative.length) return zipfToken();
+  if (next >= tokens.length) exhausted = true;
+  return tokens[next++ % tokens.length];
+}
 
 const instance = autocannon(
   {
@@ -31,7 +60,7 @@ const instance = autocannon(
           {
             setupRequest: (req: autocannon.Request) => ({
               ...req,
-              headers: { ...(req.headers ?? {}), authorization: `Bearer ${tokens[next++ % tokens.length]}` },
+              headers: { ...(req.headers ?? {}), authorization: `Bearer ${nextToken()}` },
             }),
           },
         ]
@@ -51,7 +80,8 @@ const instance = autocannon(
         non2xx: result.non2xx,
         errors: result.errors,
         timeouts: result.timeouts,
-        tokensUsed: Math.min(next, tokens.length),
+        tokensUsed: Math.min(next - (options.tokenOffset ?? 0), tokens.length),
+        tokensExhausted: exhausted,
       })}\n`,
     );
   },

@@ -3,14 +3,13 @@
  * Runs on the embedded InMemoryCache, or on Redis when REDIS_URL is set:
  *   npm run example:tokens
  */
-import { InMemoryCache, JWTService, RedisCache, RedisJWTService, makeEdKey } from '../src';
+import { InMemoryCache, JWTService, RedisCache, makeEdKey } from '../src';
 
 async function main(): Promise<void> {
   const redisUrl = process.env.REDIS_URL;
   const cache = redisUrl ? new RedisCache(redisUrl) : new InMemoryCache();
-  const jwtService = cache instanceof RedisCache
-    ? new RedisJWTService(cache, { secretKey: makeEdKey() })
-    : new JWTService(cache, { secretKey: makeEdKey() });
+  // On a RedisCache the service keeps sessions in Redis (Lua scripts, pub/sub revocations) by itself.
+  const jwtService = new JWTService(cache, { secretKey: makeEdKey() });
 
   const userClaim = { sub: '123' };
 

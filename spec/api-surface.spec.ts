@@ -9,31 +9,50 @@ import { expect } from 'chai';
 import ts from 'typescript';
 
 const ERRORS = [
-  'CacheUnavailableError', 'ConfigurationError', 'ForbiddenError', 'InvalidClaimsError', 'InvalidKeyError', 'InvalidOptionError',
-  'KeyFileExistsError', 'KeyPasswordError', 'LockTimeoutError', 'ProblemDetails', 'StoreUnavailableError', 'UnauthorizedError',
-  'WeakKeyError', 'WebtoolError',
+  'CacheUnavailableError', 'ConfigurationError', 'DbClosedError', 'DbUnavailableError', 'ForbiddenError', 'InvalidClaimsError',
+  'InvalidKeyError', 'InvalidOptionError', 'IssuerUnavailableError', 'KeyFileExistsError', 'KeyPasswordError',
+  'LockTimeoutError', 'OutcomeUnknownError', 'ProblemDetails', 'SerializationError', 'StoreUnavailableError',
+  'TransactionAbortedError', 'TransactionPropagationError', 'UnauthorizedError', 'WeakKeyError', 'WebtoolError',
 ];
 
 const SUBPATHS: Record<string, string[]> = {
-  cache: ['Cache', 'InMemoryCache', 'InMemoryCacheOptions', 'LOCK_DEFAULTS', 'Lock', 'LockOptions', 'Logger', 'RedisCache', 'RedisCacheOptions', 'SetOptions'],
+  cache: [
+    'Cache', 'InMemoryCache', 'InMemoryCacheOptions', 'LOCK_DEFAULTS', 'Lock', 'LockOptions', 'Logger', 'RedisCache',
+    'RedisCacheOptions', 'SetOptions',
+  ],
   auth: [
-    'AccessPayload', 'AccessTokenValidator', 'AnnoSessionBackend', 'AnnoSessionOptions', 'AuthBackend', 'AuthData', 'BaseClaims', 'INTERNAL_CLAIMS',
-    'IPBackend', 'IdentityKind', 'IssuedClaims', 'JWTBackend', 'JWTService', 'JWTServiceOptions', 'MAX_AUTHORIZATION_LENGTH', 'MAX_TOKEN_LENGTH',
-    'RedisJWTService', 'RefreshPayload', 'SessionBackend', 'TOKEN_TYP', 'bearerToken', 'parseScope', 'toAuthData',
+    'ASYMMETRIC_ALGORITHMS', 'AccessPayload', 'AccessTokenValidator', 'AnnoSessionBackend', 'AnnoSessionOptions',
+    'AsymmetricAlgorithm', 'AuthBackend', 'AuthData', 'AuthResult', 'BaseClaims', 'DEFAULT_MINT_BUDGET', 'INTERNAL_CLAIMS',
+    'IPBackend', 'IdentifyOptions', 'Identity', 'IdentityKind', 'IntrospectionOptions', 'IssuedClaims', 'JWKSet', 'JWTBackend',
+    'JWTService', 'JWTServiceOptions', 'JwksHandlerOptions', 'MAX_AUTHORIZATION_LENGTH', 'MAX_SESSION_COOKIE_LENGTH',
+    'MAX_TOKEN_LENGTH', 'OIDCBackend', 'OIDCBackendOptions', 'PreviousKey', 'RedisJWTService', 'RefreshPayload', 'RolesMapper',
+    'SessionBackend', 'SessionBackendOptions', 'SessionOffer', 'SessionVerifier', 'TOKEN_TYP', 'bearerToken', 'claimsToAuthData',
+    'getIdentity', 'identify', 'jwksHandler', 'keycloakRoles', 'parseScope', 'toAuthData',
   ],
   utils: [
-    'IpKeyOptions', 'JWSAlgorithm', 'LoadKeyOptions', 'LoadedKey', 'MIN_SECRET_BYTES', 'MakeKeyOptions', 'ipKey', 'loadKey', 'makeEcKey',
-    'makeEdKey', 'makeRsaKey', 'makeSymmetricKey', 'saveKey',
+    'IpKeyOptions', 'JWSAlgorithm', 'LoadKeyOptions', 'LoadedKey', 'MIN_SECRET_BYTES', 'MakeKeyOptions', 'ipKey', 'loadKey',
+    'makeEcKey', 'makeEdKey', 'makeRsaKey', 'makeSymmetricKey', 'saveKey',
   ],
   throttle: [
-    'Algorithm', 'ConsumeRule', 'CreateStoreOptions', 'Decision', 'FailurePolicy', 'HeaderOptions', 'LimitHandler', 'LimitInfo', 'LimitMiddleware',
-    'LimitMiddlewareOptions', 'LimitOptions', 'LimiterHandler', 'MemoryStore', 'MemoryStoreOptions', 'NamedOutcome', 'RATE_LIMIT_HEADERS',
-    'RateLimitStore', 'RedisStore', 'RedisStoreOptions', 'RequestFn', 'ResilientStore', 'ResilientStoreOptions', 'Rule', 'RuleOutcome',
-    'RuleSubject', 'createStore', 'exposeRateLimitHeaders', 'limitMiddleware', 'limiter', 'quotaExceededProblem', 'rulesMiddleware',
-    'setRateLimitHeaders',
+    'Algorithm', 'ConsumeRule', 'CreateStoreOptions', 'Decision', 'FailurePolicy', 'HeaderOptions', 'LimitHandler', 'LimitInfo',
+    'LimitMiddleware', 'LimitMiddlewareOptions', 'LimitOptions', 'LimiterHandler', 'MemoryStore', 'MemoryStoreOptions',
+    'NamedOutcome', 'RATE_LIMIT_HEADERS', 'RateLimitStore', 'RedisStore', 'RedisStoreOptions', 'RequestFn', 'ResilientStore',
+    'ResilientStoreOptions', 'Rule', 'RuleOutcome', 'RuleSubject', 'createStore', 'exposeRateLimitHeaders', 'limitMiddleware',
+    'limiter', 'quotaExceededProblem', 'rulesMiddleware', 'setRateLimitHeaders',
   ],
-  controllers: ['CurrentAuth', 'ErrorMiddlewareClass', 'Limiter', 'authorizationChecker', 'currentUserChecker', 'getLimiterRules', 'webtoolErrorHandler'],
-  express: ['ErrorHandlerOptions', 'ErrorLogger', 'errorHandler'],
+  controllers: [
+    'CurrentAuth', 'ErrorMiddlewareClass', 'Limiter', 'authorizationChecker', 'currentUserChecker', 'getLimiterRules',
+    'webtoolErrorHandler',
+  ],
+  db: [
+    'Database', 'DatabaseOptions', 'DatabaseRef', 'DbLogger', 'Driver', 'DriverHealth', 'Health', 'IsolationLevel', 'Lease',
+    'PGliteDriver', 'PGliteDriverOptions', 'PgDriver', 'PgDriverOptions', 'PoolStats', 'Propagation', 'QueryInput',
+    'QueryResult', 'RETRYABLE_SQLSTATES', 'RetryOptions', 'ScopedClient', 'ScopedPool', 'SqlClient', 'TransactionOptions',
+    'Transactional', 'TransactionalMiddlewareOptions', 'transactional', 'withRollback',
+  ],
+  express: [
+    'ErrorHandlerOptions', 'ErrorLogger', 'errorHandler',
+  ],
 };
 
 const INTERNALS = [

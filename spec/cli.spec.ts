@@ -38,6 +38,16 @@ describe('webtool keygen (CLI)', () => {
     expect(run(['keygen', '--password-env', 'MISSING']).code).to.equal(1);
   });
 
+  it('refuses --password-env for an HMAC type instead of writing the secret in clear', () => {
+    for (const type of ['hs256', 'HS384', 'hs512']) {
+      const { code, out, err } = run(['keygen', '--type', type, '--password-env', 'PW'], { PW: 's3cret' });
+      expect(code, type).to.equal(2);
+      expect(out).to.equal('');
+      expect(err).to.match(/cannot protect a hs\d{3} key: an HMAC secret has no encrypted form and would be written in clear/);
+    }
+    expect(run(['keygen', '--type', 'hs256']).code).to.equal(0); // without a password: as before
+  });
+
   it('answers usage with exit code 2 for unknown commands, types and flags', () => {
     expect(run(['nope']).code).to.equal(2);
     expect(run(['keygen', '--type', 'dsa']).code).to.equal(2);

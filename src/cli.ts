@@ -3,7 +3,6 @@
  * @module The `webtool` command: `webtool keygen --type ed25519 [--out file] [--password-env VAR]`.
  */
 import { parseArgs } from 'node:util';
-import { WebtoolError } from './errors';
 import { makeEcKey, makeEdKey, makeRsaKey, makeSymmetricKey, saveKey } from './utils/make-key';
 
 const USAGE = `usage: webtool keygen --type <type> [--out <file>] [--password-env <VAR>]
@@ -25,6 +24,9 @@ const GENERATORS: Record<string, (password?: string) => string> = {
   hs384: () => makeSymmetricKey({ algorithm: 'HS384' }),
   hs512: () => makeSymmetricKey({ algorithm: 'HS512' }),
 };
+
+/** Types whose key is a shared secret, which `--password-env` cannot encrypt. */
+const SYMMETRIC = new Set(['hs256', 'hs384', 'hs512']);
 
 /** Where the command writes; injectable for specs. */
 export interface CliIO {
@@ -56,6 +58,12 @@ export function main(argv: string[], io: CliIO): number {
     io.err(`${USAGE}\n`);
     return 2;
   }
+  const type = (values.type ?? 'ed25519').toLowerCase();
+  if (values['password-env'] !== undefined && SYMMETRIC.has(type)) {
+    // An HMAC secret has no encrypted PEM form: going on would write it in clear (issue 8 item 12).
+    io.err(`--password-env cannot protect a ${type} key: an HMAC secret has no encrypted form and would be written in clear.\nDrop --password-env and keep the secret private (--out writes it with mode 0600), or choose an asymmetric type.\n`);
+    return 2;
+  }
   let password: string | undefined;
   if (values['password-env']) {
     password = io.env[values['password-env']];
@@ -74,7 +82,7 @@ export function main(argv: string[], io: CliIO): number {
     }
     return 0;
   } catch (err) {
-    io.err(`${err instanceof WebtoolError ? err.message : (err as Error).message}\n`);
+    io.err(`${(err as Error).message}\n`);
     return 1;
   }
 }

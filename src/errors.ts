@@ -56,9 +56,18 @@ export class InvalidOptionError extends WebtoolError {
 
 /** The cache (Redis) did not answer, or answered with a connection error, within the bound. */
 export class CacheUnavailableError extends WebtoolError {
-  override readonly code = 'ERR_WT_CACHE_UNAVAILABLE';
+  override readonly code: string = 'ERR_WT_CACHE_UNAVAILABLE';
   override readonly status = 503;
   protected override readonly problemTitle = 'Service Unavailable';
+}
+
+/**
+ * A state change (a token rotation, a revocation) was sent but its reply was lost (timeout, connection
+ * dropped): it may still take effect. Retrying the same call is safe: a retried rotation answers the
+ * same pair. A `CacheUnavailableError`, so existing handlers still answer 503.
+ */
+export class OutcomeUnknownError extends CacheUnavailableError {
+  override readonly code = 'ERR_WT_OUTCOME_UNKNOWN';
 }
 
 /** A lock could not be acquired within `timeoutMs`. */
@@ -121,9 +130,67 @@ export class StoreUnavailableError extends WebtoolError {
   override readonly status = 503;
   protected override readonly problemTitle = 'Service Unavailable';
   protected override readonly publicMessage = true;
+  /** True when the store is known unreachable (connection lost), as opposed to slow or failing once. */
+  readonly disconnected: boolean;
+
+  constructor(message: string, options?: { cause?: unknown; disconnected?: boolean }) {
+    super(message, options);
+    this.disconnected = options?.disconnected ?? false;
+  }
 }
 
 /** Webtool was wired wrongly at run time (e.g. a route limiter with no global `limitMiddleware`). */
 export class ConfigurationError extends WebtoolError {
   override readonly code = 'ERR_WT_CONFIGURATION';
+}
+
+/** No database connection within `acquireTimeoutMs`, the connection broke, or the database is closing: 503. */
+export class DbUnavailableError extends WebtoolError {
+  override readonly code: string = 'ERR_WT_DB_UNAVAILABLE';
+  override readonly status = 503;
+  protected override readonly problemTitle = 'Service Unavailable';
+}
+
+/** `close()` was called: no new transaction or query is accepted. */
+export class DbClosedError extends DbUnavailableError {
+  override readonly code = 'ERR_WT_DB_CLOSED';
+}
+
+/**
+ * COMMIT did not commit: an error escaped a joined scope (the transaction was marked rollback-only),
+ * or a statement failed and was swallowed, so PostgreSQL rolled back. The lower error is in `cause`.
+ */
+export class TransactionAbortedError extends WebtoolError {
+  override readonly code = 'ERR_WT_DB_TRANSACTION_ABORTED';
+  override readonly status = 409;
+  protected override readonly problemTitle = 'Conflict';
+}
+
+/** A serialization failure (40001) or deadlock (40P01) persisted through every retry attempt: 409. */
+export class SerializationError extends WebtoolError {
+  override readonly code = 'ERR_WT_DB_SERIALIZATION';
+  override readonly status = 409;
+  protected override readonly problemTitle = 'Conflict';
+  /** @param attempts how many times the transaction ran. */
+  constructor(readonly attempts: number, options?: { cause?: unknown }) {
+    super(`transaction failed after ${attempts} attempt(s)`, options);
+  }
+}
+
+/**
+ * A propagation rule was broken: `mandatory` with no transaction, `never` inside one, or
+ * `requires_new`/`not_supported` inside a transaction on a single-connection driver (PGlite),
+ * which would otherwise wait for ever for its own connection.
+ */
+export class TransactionPropagationError extends WebtoolError {
+  override readonly code = 'ERR_WT_DB_PROPAGATION';
+}
+/**
+ * An external token issuer (discovery, JWKS or introspection endpoint) did not answer usably within
+ * `timeoutMs`; with `onIssuerFailure: 'unavailable'` it is answered with 503.
+ */
+export class IssuerUnavailableError extends WebtoolError {
+  override readonly code = 'ERR_WT_ISSUER_UNAVAILABLE';
+  override readonly status = 503;
+  protected override readonly problemTitle = 'Service Unavailable';
 }

@@ -6,4 +6,5 @@ export * from './utils/index';
 export * from './auth/index';
 export * from './throttle/index';
 export * from './controllers/index';
+export * from './db/index';
 export * from './express/index';

@@ -22,6 +22,7 @@ describe('Redis Cluster', function () {
   let client: Cluster;
   let cache: RedisCache;
   let jwt: RedisJWTService;
+  const secretKey = makeEdKey();
 
   before(async () => {
     cluster = await startPrivateCluster();
@@ -31,7 +32,7 @@ describe('Redis Cluster', function () {
       client.once('error', reject);
     });
     cache = new RedisCache(client, { logger: quietLogger });
-    jwt = new RedisJWTService(cache, { secretKey: makeEdKey() });
+    jwt = new RedisJWTService(cache, { secretKey });
     await jwt.ready;
   });
 
@@ -68,6 +69,35 @@ describe('Redis Cluster', function () {
     const masters = client.nodes('master');
     const counts = await Promise.all(masters.map((m) => m.dbsize()));
     expect(counts.filter((n) => n > 0).length).to.be.greaterThan(1);
+  });
+
+  it('a fresh process refuses every revoked token: the reload reads every master (issue 13 item 9)', async () => {
+    const keyPrefix = 'reload9:';
+    const revoker = new RedisJWTService(cache, { secretKey, keyPrefix });
+    const accesses = await Promise.all(
+      Array.from({ length: 300 }, async (_, i) => {
+        const [access] = await revoker.createToken({ sub: `revoked-${i}` });
+        expect(await revoker.revokeAll(`revoked-${i}`)).to.equal(1);
+        return access;
+      }),
+    );
+    await revoker.close();
+    const freshClient = new Cluster(cluster.nodes, { redisOptions: { maxRetriesPerRequest: 1 } });
+    const freshCache = new RedisCache(freshClient, { logger: quietLogger });
+    const fresh = new RedisJWTService(freshCache, { secretKey, keyPrefix });
+    try {
+      await fresh.ready;
+      const accepted = (await Promise.all(accesses.map((a) => fresh.validateAccessToken(a)))).filter((p) => p !== null);
+      expect(accepted, 'revoked tokens a fresh process accepted').to.have.length(0);
+      // and the subjects really live on several masters
+      const masters = freshClient.nodes('master');
+      const holding = await Promise.all(masters.map(async (m) => (await m.scan('0', 'MATCH', `${keyPrefix}rv:*`, 'COUNT', 10_000))[1].length));
+      expect(holding.filter((n) => n > 0).length).to.equal(masters.length);
+    } finally {
+      await fresh.close();
+      await freshCache.close();
+      freshClient.disconnect();
+    }
   });
 
   it('decides stacked limits in one script per request on a cluster', async () => {

@@ -142,7 +142,8 @@ for (const cacheKind of CACHES) {
       expect(anon.body.code).to.equal('ERR_WT_UNAUTHORIZED');
       const forbidden = await request(app).get('/rc/admin').set('Authorization', `Bearer ${reader}`).expect(403);
       expect(forbidden.body).to.deep.include({ status: 403, code: 'ERR_WT_FORBIDDEN' });
-      expect(forbidden.headers).to.not.have.property('www-authenticate');
+      // RFC 6750 §3.1: the token is valid but lacks the scope
+      expect(forbidden.headers['www-authenticate']).to.equal('Bearer error="insufficient_scope", scope="admin"');
       await request(app).get('/rc/admin').set('Authorization', `Bearer ${admin}`).expect(200);
       await request(app).get('/rc/members').expect(401);
       await request(app).get('/rc/members').set('Authorization', `Bearer ${reader}`).expect(200);

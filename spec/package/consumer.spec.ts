@@ -29,7 +29,8 @@ import { ipKey, makeEdKey } from 'webtool/utils';
 import { limiter, MemoryStore, type RateLimitStore } from 'webtool/throttle';
 import { CurrentAuth, Limiter, webtoolErrorHandler } from 'webtool/controllers';
 import { errorHandler } from 'webtool/express';
-export const values = [WebtoolError, InvalidOptionError, JWTService, limitMiddleware, InMemoryCache, RedisCache, JWTBackend,
+import { Database } from 'webtool/db';
+export const values = [Database, WebtoolError, InvalidOptionError, JWTService, limitMiddleware, InMemoryCache, RedisCache, JWTBackend,
   AnnoSessionBackend, ipKey, makeEdKey, limiter, MemoryStore, CurrentAuth, Limiter, webtoolErrorHandler, errorHandler];
 export type Types = [Cache, AuthData, RateLimitStore];
 // The types are real, not any: this line must not compile if they were.

@@ -58,7 +58,7 @@ async function startApp(cache: RedisCache, policy: FailurePolicy, bearer: string
   const jwt = new JWTService(new InMemoryCache(), { secretKey });
   const app = express();
   app.use(limitMiddleware({ cache, authBackend: new JWTBackend(jwt), annoBackend: new AnnoSessionBackend({ secure: false, secret: 'o'.repeat(32) }), onStoreFailure: policy, logger: quietLogger }));
-  app.get('/wide', limiter(100_000, 60), (req, res) => res.json({ id: req.auth?.identifier ?? null }));
+  app.get('/wide', limiter(10_000, 60), (req, res) => res.json({ id: req.auth?.identifier ?? null }));
   app.get('/tight', limiter(3, 60), (req, res) => res.json({ id: req.auth?.identifier ?? null }));
   app.use((err: Error, req: express.Request, res: express.Response, _next: express.NextFunction) => res.status(500).json({ error: err.name }));
   const server: Server = await new Promise((resolve) => {

@@ -73,6 +73,8 @@ describe('Hostile requests never 500 and never authenticate without a valid sign
       if (!req.auth.scope?.includes('read')) return void res.status(403).json({ error: 'forbidden', user: req.auth.identifier });
       res.json({ user: req.auth.identifier });
     });
+    // Sessions are minted only where a limit admitted the request (and the answer succeeded).
+    app.get('/session', limiter(1000, 60), (req, res) => res.json({ ok: true }));
     // The app's choice: unrouted paths and methods answer a JSON 404.
     app.use((req, res) => res.status(404).json({ error: 'not found' }));
     app.use((err: Error, req: express.Request, res: express.Response, _next: express.NextFunction) => res.status(500).json({ error: err.name }));
@@ -80,8 +82,9 @@ describe('Hostile requests never 500 and never authenticate without a valid sign
     server = http.createServer({ maxHeaderSize: 64 * 1024 }, app);
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     port = (server.address() as AddressInfo).port;
-    const first = await send({ port, path: '/api/private', agent });
+    const first = await send({ port, path: '/session', agent });
     sessionCookie = String(first.headers['set-cookie']?.[0] ?? '').split(';')[0];
+    expect(sessionCookie).to.match(/^th-session=/);
   });
 
   after(async () => {

@@ -100,6 +100,42 @@ describe('limitMiddleware options', () => {
     expect(() => limiter(1, 1, [], { cost: -1 })).to.throw(InvalidOptionError, /cost/);
   });
 
+  it('says options are the fourth argument when they are passed as scopes', () => {
+    expect(() => limiter(10, 10, { method: 'GET' } as never)).to.throw(InvalidOptionError, /fourth argument/).with.property('code', 'ERR_WT_INVALID_OPTION');
+  });
+
+  it("refuses a scope one edit away from 'user' or 'anno', suggesting it; custom scopes stay valid", () => {
+    for (const [typo, meant] of [['usr', 'user'], ['users', 'user'], ['User', 'user'], ['ano', 'anno'], ['annon', 'anno']]) {
+      expect(() => limiter(1, 1, [typo]), typo).to.throw(InvalidOptionError, new RegExp(`did you mean '${meant}'`)).with.property('option', 'scopes');
+    }
+    expect(() => limiter(1, 1, ['user', 'read', 'admin', 'anno'])).to.not.throw();
+  });
+
+  it('refuses unknown option names with the nearest valid one', () => {
+    const cases: [object, string, RegExp][] = [
+      [{ algo: 'gcra' }, 'algo', /did you mean 'algorithm'/],
+      [{ methods: 'GET' }, 'methods', /did you mean 'method'/],
+      [{ costs: 2 }, 'costs', /did you mean 'cost'/],
+      [{ skipIf: () => false }, 'skipIf', /did you mean 'skip'/],
+      [{ zzzzzzzz: 1 }, 'zzzzzzzz', /valid options: method, key, algorithm, cost, skip/],
+    ];
+    for (const [options, option, message] of cases) {
+      expect(() => limiter(1, 1, [], options as never), option).to.throw(InvalidOptionError, message).with.property('option', option);
+    }
+  });
+
+  it('refuses a window under 1 ms (it would round to 0 and count nothing) and accepts 1 ms', () => {
+    expect(() => limiter(2, 0.0004)).to.throw(InvalidOptionError, /intervalSeconds: must be at least 0.001 s/);
+    expect(limiter(2, 0.001).rules[0].windowMs).to.equal(1);
+  });
+
+  it('refuses a constant cost above a constant limit on either algorithm: no request could be admitted', () => {
+    for (const algorithm of ['gcra', 'sliding-log'] as const) {
+      expect(() => limiter(3, 60, [], { algorithm, cost: 4 }), algorithm).to.throw(InvalidOptionError, /cost: 4 exceeds maxRequests \(3\)/);
+      expect(() => limiter(3, 60, [], { algorithm, cost: 3 })).to.not.throw();
+    }
+  });
+
   it('passes a clear error when a limiter runs without limitMiddleware', async () => {
     const express = EXPRESS_MAJORS[0].load();
     const app = express();

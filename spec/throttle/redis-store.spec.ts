@@ -3,6 +3,7 @@ import Redis from 'ioredis';
 import { RedisCache } from '../../src/cache/redis-cache';
 import { StoreUnavailableError } from '../../src/errors';
 import { RedisStore } from '../../src/throttle/redis-store';
+import { MAX_SLIDING_LOG_LIMIT } from '../../src/throttle/store';
 import { createRule, ruleKey } from '../../src/throttle/rule';
 import { redisUrl, startPrivateRedis, uniquePrefix, deletePrefix } from '../support/redis';
 import { storeContract } from './store.contract';
@@ -85,5 +86,69 @@ describe('RedisStore', () => {
       await cache.close();
       await server.stop();
     }
+  });
+
+  describe('on the shared Redis', () => {
+    let client: Redis;
+    let prefix: string;
+    before(async () => {
+      client = new Redis(await redisUrl());
+      prefix = uniquePrefix('rs');
+    });
+    after(async () => {
+      await deletePrefix(client, prefix);
+      await client.quit();
+    });
+
+    it('gcra: retryAfterMs and resetMs on denial are exact up to the server time elapsed', async () => {
+      const store = new RedisStore(client);
+      const rule = { key: `${prefix}{g}:r`, limit: 3, windowMs: 3000, cost: 1, algorithm: 'gcra' as const };
+      const t0 = Date.now();
+      for (let i = 0; i < 3; i++) await store.consume([rule]);
+      const denied = (await store.consume([rule])).rules[0];
+      const two = (await store.consume([{ ...rule, cost: 2 }])).rules[0];
+      const elapsed = Date.now() - t0 + 2; // server time passed since the first request, at most
+      expect(denied.allowed).to.equal(false);
+      expect(denied.retryAfterMs).to.be.within(1000 - elapsed, 1000);
+      expect(denied.resetMs).to.be.within(3000 - elapsed, 3000);
+      expect(two.retryAfterMs).to.be.within(2000 - elapsed, 2000);
+      expect(two.resetMs).to.be.within(3000 - elapsed, 3000);
+    });
+
+    it('keeps a weighted sliding log at one member per request: 2 requests of cost 4,000 in under 200 bytes', async () => {
+      const store = new RedisStore(client);
+      const key = `${prefix}{w}:r`;
+      const rule = { key, limit: 10_000, windowMs: 60_000, cost: 4000, algorithm: 'sliding-log' as const };
+      expect((await store.consume([rule])).status).to.equal('allowed');
+      expect((await store.consume([rule])).status).to.equal('allowed');
+      expect(await client.zcard(key)).to.equal(3); // two requests and the running total
+      const bytes = Number(await client.call('MEMORY', 'USAGE', key));
+      console.log(`      (weighted sliding-log key after 2 × cost 4000: ${bytes} bytes)`);
+      expect(bytes).to.be.below(200);
+    });
+
+    it('keeps a full sliding log of MAX_SLIDING_LOG_LIMIT requests within the README bound', async function () {
+      this.timeout(30_000);
+      const store = new RedisStore(client);
+      const key = `${prefix}{full}:r`;
+      const rule = { key, limit: MAX_SLIDING_LOG_LIMIT, windowMs: 60_000, cost: 1, algorithm: 'sliding-log' as const };
+      for (let i = 0; i < MAX_SLIDING_LOG_LIMIT; i += 500) await Promise.all(Array.from({ length: 500 }, () => store.consume([rule])));
+      expect((await store.consume([rule])).status).to.equal('limited');
+      const bytes = Number(await client.call('MEMORY', 'USAGE', key));
+      console.log(`      (sliding-log key with ${MAX_SLIDING_LOG_LIMIT} requests: ${(bytes / 1024).toFixed(0)} KB, ${(bytes / MAX_SLIDING_LOG_LIMIT).toFixed(0)} B per request)`);
+      expect(bytes / MAX_SLIDING_LOG_LIMIT).to.be.below(100);
+    });
+
+    it('takes a reply delayed past timeoutMs by event-loop lag as a reply, not a failure (issue 8 item 5)', async () => {
+      const store = new RedisStore(client, { timeoutMs: 50 });
+      const rule = { key: `${prefix}{lag}:r`, limit: 5, windowMs: 60_000, cost: 1, algorithm: 'sliding-log' as const };
+      await store.consume([rule]); // script loaded
+      for (let i = 0; i < 3; i++) {
+        const pending = store.consume([rule]);
+        const until = Date.now() + 200;
+        while (Date.now() < until); // the event loop is busy: the reply waits in the socket
+        expect((await pending).status).to.equal('allowed');
+      }
+    });
   });
 });

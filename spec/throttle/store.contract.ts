@@ -1,6 +1,7 @@
 /** @module The behaviour every RateLimitStore shares, for both algorithms. */
 import { expect } from 'chai';
-import type { Algorithm, ConsumeRule, RateLimitStore } from '../../src/throttle/store';
+import { InvalidOptionError } from '../../src/errors';
+import { MAX_SLIDING_LOG_LIMIT, type Algorithm, type ConsumeRule, type RateLimitStore } from '../../src/throttle/store';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -72,6 +73,69 @@ export function storeContract(name: string, factory: () => Promise<{ store: Rate
         await store.consume([rule('x', 1, 10_000)]);
         expect((await store.consume([rule('x', 1, 10_000)])).status).to.equal('limited');
         expect((await store.consume([rule('y', 1, 10_000)])).status).to.equal('allowed');
+      });
+
+      it('admits a cost-0 request, even at the limit, and counts nothing (issue 8 item 9)', async () => {
+        const r = rule('free', 2, 10_000);
+        const free = await store.consume([{ ...r, cost: 0 }]);
+        expect(free.status).to.equal('allowed');
+        expect(free.rules[0]).to.include({ allowed: true, remaining: 2, retryAfterMs: 0 });
+        await store.consume([r]);
+        await store.consume([r]);
+        for (let i = 0; i < 3; i++) {
+          const d = await store.consume([{ ...r, cost: 0 }]);
+          expect(d.status).to.equal('allowed');
+          expect(d.rules[0].remaining).to.equal(0);
+        }
+        // A free request beside a paid one spends nothing of its own rule.
+        const other = rule('other', 5, 10_000);
+        expect((await store.consume([other, { ...r, cost: 0 }])).status).to.equal('allowed');
+        expect((await store.consume([r])).status).to.equal('limited');
+      });
+
+      // Sliding-log semantics (GCRA refills continuously: its exact values are in the store specs).
+      if (algorithm === 'sliding-log') {
+        it('decides a weighted request as one entry: cost 4,000 at limit 10,000 (issue 13 item 3)', async () => {
+          const r = rule('weighted', 10_000, 60_000, 4000);
+          const started = Date.now();
+          expect((await store.consume([r])).rules[0].remaining).to.equal(6000);
+          expect((await store.consume([r])).rules[0].remaining).to.equal(2000);
+          const denied = await store.consume([r]);
+          expect(denied.status).to.equal('limited');
+          expect(denied.rules[0].retryAfterMs).to.be.greaterThan(59_000).and.at.most(60_000);
+          expect((await store.consume([{ ...r, cost: 2000 }])).rules[0].remaining).to.equal(0);
+          expect(Date.now() - started).to.be.below(1000);
+        });
+
+        it('waits for the oldest requests whose expiry frees enough units (weighted retry)', async () => {
+          const r = rule('retry', 10, 2000, 3);
+          const t0 = Date.now();
+          await store.consume([r]); // 3 units at t0
+          await sleep(200);
+          await store.consume([r]); // 3 units at t0 + 200
+          await store.consume([{ ...r, cost: 4 }]); // 4 units at t0 + 200+: 10 used
+          const elapsed = Date.now() - t0;
+          // cost 2 needs 2 units back: the first request (t0) frees 3 → retry ≈ 2000 - elapsed
+          const first = (await store.consume([{ ...r, cost: 2 }])).rules[0].retryAfterMs;
+          expect(first).to.be.within(2000 - elapsed - 60, 2000 - elapsed + 60);
+          // cost 5 needs 5 back: the second request (t0 + 200) is also needed → ≈ 200 more
+          const second = (await store.consume([{ ...r, cost: 5 }])).rules[0].retryAfterMs;
+          expect(second - first).to.be.within(150, 260);
+        });
+      }
+
+      it(`refuses a sliding-log rule above MAX_SLIDING_LOG_LIMIT (${MAX_SLIDING_LOG_LIMIT}) with a typed error; gcra takes any limit`, async () => {
+        const big = rule('big', MAX_SLIDING_LOG_LIMIT + 1, 60_000);
+        const outcome = await store.consume([big]).then(() => null, (e: unknown) => e);
+        if (algorithm === 'sliding-log') {
+          expect(outcome).to.be.instanceOf(InvalidOptionError);
+          expect(outcome).to.include({ code: 'ERR_WT_INVALID_OPTION', option: 'limit' });
+          expect((outcome as Error).message).to.match(/gcra/);
+          expect((await store.consume([rule('big', MAX_SLIDING_LOG_LIMIT, 60_000)])).status).to.equal('allowed');
+        } else {
+          expect(outcome).to.equal(null);
+          expect((await store.consume([rule('huge', 1e9, 60_000, 5e6)])).rules[0].remaining).to.equal(1e9 - 5e6);
+        }
       });
 
       it('allows an empty rule list without counting anything', async () => {

@@ -14,20 +14,27 @@ export interface AuthData {
 }
 
 /** Claims webtool adds for its own bookkeeping; never shown in `AuthData.extra`. */
-export const INTERNAL_CLAIMS: readonly string[] = ['token_type', 'fid'];
+export const INTERNAL_CLAIMS: readonly string[] = ['token_type', 'fid', 'fgen'];
 
-/** Normalises a `scope` claim: arrays keep their string members, strings split on spaces (RFC 8693 §4.2). */
+/** Member names never copied: assigning `__proto__` would replace the object's prototype (issue 8 item 8). */
+const UNSAFE_MEMBERS: readonly string[] = ['__proto__', 'constructor', 'prototype'];
+
+/**
+ * Normalises a `scope` claim. Accepted forms: a space-delimited string (`"read write"`, RFC 8693 §4.2,
+ * RFC 9068) or an array of strings (`["read", "write"]`, as `scp` in some issuers); empty members and
+ * non-string array members are dropped; anything else is no scope (null).
+ */
 export function parseScope(value: unknown): string[] | null {
   if (Array.isArray(value)) return value.filter((s): s is string => typeof s === 'string' && s.length > 0);
   if (typeof value === 'string') return value.split(' ').filter(Boolean);
   return null;
 }
 
-/** Builds `AuthData` from a verified token payload. */
+/** Builds `AuthData` from a verified token payload; `extra` never takes a prototype from a claim. */
 export function toAuthData(payload: { sub: string } & Record<string, unknown>): AuthData {
   const extra: Record<string, unknown> = {};
   for (const [name, value] of Object.entries(payload)) {
-    if (name !== 'sub' && name !== 'scope' && !INTERNAL_CLAIMS.includes(name)) extra[name] = value;
+    if (name !== 'sub' && name !== 'scope' && !INTERNAL_CLAIMS.includes(name) && !UNSAFE_MEMBERS.includes(name)) extra[name] = value;
   }
   return { identifier: payload.sub, scope: parseScope(payload.scope), extra };
 }

@@ -1,4 +1,4 @@
-/** @module `@CurrentAuth()`: injects the caller's `AuthData` (resolved once by `limitMiddleware`). */
+/** @module `@CurrentAuth()`: injects the caller's `AuthData` (resolved once by `identify()` or `limitMiddleware`). */
 import type { Request, Response } from 'express';
 import { routingControllers } from './routing-controllers';
 import { unauthorized } from './unauthorized';

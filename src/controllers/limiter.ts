@@ -1,10 +1,11 @@
 /**
  * @module `@Limiter` for routing-controllers actions. Decorators only record rules (module-private
- * WeakMap); the first one on an action registers ONE `UseBefore` middleware that decides all of the
- * action's rules in one store call at request time.
+ * WeakMap); the first one on an action registers ONE `UseBefore` middleware — the same
+ * `rulesMiddleware` that `limiter()` uses — deciding all of the action's rules in one store call.
+ * Budgets are keyed by the route Express matched (route prefix, controller and action routes, method),
+ * never by the class name, which two controllers (or a minifier) can share (issue 8 item 13).
  */
-import type { NextFunction, Request, Response } from 'express';
-import { enforceRules } from '../throttle/enforce';
+import { rulesMiddleware } from '../throttle/limiter';
 import { createRule, type LimitOptions, type RequestFn, type Rule } from '../throttle/rule';
 import { routingControllers } from './routing-controllers';
 
@@ -29,18 +30,11 @@ export function Limiter(maxRequests: number | RequestFn<number>, intervalSeconds
     if (!byMethod) actionRules.set(target, (byMethod = new Map()));
     const rules = byMethod.get(method);
     if (rules) {
-      rules.push(rule);
+      rules.push(rule); // the middleware registered below holds this array: stacked rules join it
       return;
     }
     const recorded = [rule];
     byMethod.set(method, recorded);
-    const routeKey = `${(target as { constructor: { name: string } }).constructor.name}.${method}`;
-    routingControllers().UseBefore(async function limiter(req: Request, res: Response, next: NextFunction) {
-      try {
-        if ((await enforceRules(req, res, recorded, routeKey)) === 'next') next();
-      } catch (err) {
-        next(err);
-      }
-    })(target, propertyKey as string);
+    routingControllers().UseBefore(rulesMiddleware(recorded))(target, propertyKey as string);
   };
 }

@@ -3,7 +3,7 @@
  * configuration to count with. Module-private (a WeakMap), so nothing on `req` can be forged.
  */
 import type { Request, Response, NextFunction } from 'express';
-import type { IdentityKind } from '../auth/backends/backend';
+import type { Identity } from '../auth/identity';
 import type { Logger } from '../cache/redis-cache';
 import type { NamedOutcome, HeaderOptions } from './headers';
 import type { RequestFn } from './rule';
@@ -33,7 +33,7 @@ export interface LimitEngine extends Required<HeaderOptions> {
 
 /** The caller as the limiter counts it. */
 export interface RequestContext {
-  kind: IdentityKind;
+  kind: Identity['kind'];
   /** `u:<sub>` for users, `a:<session or ip>` for anonymous callers: separate namespaces. */
   identityKey: string;
   scope: string[] | null;

@@ -12,7 +12,7 @@ import { checkOptions } from '../utils/options';
 export interface CreateStoreOptions {
   /** @default 'memory' */
   onFailure?: FailurePolicy;
-  /** @default 100 */
+  /** Bound on one call to a connected Redis. @default the cache's `commandTimeoutMs` (1000) */
   timeoutMs?: number;
   logger?: Logger;
 }
@@ -23,7 +23,7 @@ const memoryStores = new WeakMap<Cache, MemoryStore>();
 /** `RedisCache` → Lua store behind the failure policy; any other cache → its shared `MemoryStore`. */
 export function createStore(cache: Cache, options: CreateStoreOptions = {}): RateLimitStore {
   checkOptions(options, ['onFailure', 'timeoutMs', 'logger'], 'createStore');
-  const { onFailure = 'memory', timeoutMs = 100, logger } = options;
+  const { onFailure = 'memory', timeoutMs, logger } = options;
   if (cache instanceof RedisCache) return new ResilientStore(new RedisStore(cache, { timeoutMs }), { onFailure, logger });
   let store = memoryStores.get(cache);
   if (!store) {

@@ -4,9 +4,10 @@
  */
 import type { Request, Response } from 'express';
 import { ConfigurationError, StoreUnavailableError } from '../errors';
-import { getContext, type RequestContext } from './context';
-import { exposeRateLimitHeaders, quotaExceededProblem, retryAfterSeconds, setRateLimitHeaders, type NamedOutcome } from './headers';
+import { getContext, type LimitEngine, type RequestContext } from './context';
+import { exposeRateLimitHeaders, oversizedProblem, quotaExceededProblem, retryAfterSeconds, setRateLimitHeaders, type NamedOutcome } from './headers';
 import { policyName, ruleApplies, ruleKey, type Rule } from './rule';
+import { consumeWithOffer } from './session-offer';
 import type { ConsumeRule } from './store';
 
 /** `next` to go on, `done` when a response was sent. */
@@ -18,9 +19,17 @@ async function resolveNumber(value: number | ((req: Request) => number | Promise
   return n;
 }
 
-async function plan(req: Request, context: RequestContext, rules: readonly Rule[], routeKey: string): Promise<{ consume: ConsumeRule[]; names: string[] }> {
+interface Plan {
+  consume: ConsumeRule[];
+  names: string[];
+  /** Policies whose cost for this request exceeds their limit: it can never be admitted. */
+  oversized: string[];
+}
+
+async function plan(req: Request, context: RequestContext, rules: readonly Rule[], routeKey: string): Promise<Plan> {
   const consume: ConsumeRule[] = [];
   const names: string[] = [];
+  const oversized: string[] = [];
   for (const rule of rules) {
     if (!ruleApplies(rule, req.method, context)) continue;
     if (rule.skip && (await rule.skip(req))) continue;
@@ -29,9 +38,22 @@ async function plan(req: Request, context: RequestContext, rules: readonly Rule[
     let name = policyName(rule, limit);
     for (let n = 2; names.includes(name); n++) name = `${policyName(rule, limit)}-${n}`;
     names.push(name);
+    if (cost > limit) oversized.push(name);
     consume.push({ key: ruleKey(context.engine.keyPrefix, context.identityKey, routeKey, rule), limit, windowMs: rule.windowMs, cost, algorithm: rule.algorithm });
   }
-  return { consume, names };
+  return { consume, names, oversized };
+}
+
+/**
+ * A rule function (`maxRequests`, `cost`, `skip`) threw or returned a bad value: a problem+json 500
+ * with no stack or path, logged once through the configured logger (issue 8 item 11).
+ */
+function ruleFunctionFailed(req: Request, res: Response, logger: LimitEngine['logger'], err: unknown): EnforceResult {
+  const error = err instanceof ConfigurationError ? err : new ConfigurationError('a rule function threw', { cause: err });
+  const cause = err instanceof ConfigurationError ? '' : `: ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`;
+  logger.warn(`webtool: ${error.message}${cause} (${req.method} ${String(req.route?.path ?? 'middleware')}); answered 500`);
+  res.status(500).type('application/problem+json').send(JSON.stringify(error.toJSON()));
+  return 'done';
 }
 
 /**
@@ -41,10 +63,22 @@ export async function enforceRules(req: Request, res: Response, rules: readonly 
   const context = getContext(req);
   if (!context) throw new ConfigurationError('a limiter ran without limitMiddleware(): register app.use(limitMiddleware({ cache })) before your routes');
   const { engine } = context;
-  if (engine.skip && (await engine.skip(req))) return 'next';
-  const { consume, names } = await plan(req, context, rules, routeKey);
+  let planned: Plan;
+  try {
+    if (engine.skip && (await engine.skip(req))) return 'next';
+    planned = await plan(req, context, rules, routeKey);
+  } catch (err) {
+    return ruleFunctionFailed(req, res, engine.logger, err);
+  }
+  const { consume, names, oversized } = planned;
   if (consume.length === 0) return 'next';
-  const decision = await engine.store.consume(consume);
+  if (oversized.length) {
+    // Never admissible, whatever the wait: 429 without Retry-After, and nothing is counted.
+    res.status(429).type('application/problem+json').send(JSON.stringify(oversizedProblem(oversized)));
+    return 'done';
+  }
+  // One store call; a cookie-less anonymous caller's session offer rides along as one more rule.
+  const decision = await consumeWithOffer(req, engine.store, engine.keyPrefix, consume);
   if (decision.status === 'unavailable') {
     res.status(503).type('application/problem+json').json(new StoreUnavailableError('rate-limit store unavailable').toJSON());
     return 'done';

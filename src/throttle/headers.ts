@@ -24,7 +24,8 @@ export const RATE_LIMIT_HEADERS = ['RateLimit', 'RateLimit-Policy', 'Retry-After
 
 const EXPOSED = RATE_LIMIT_HEADERS.join(', ');
 const seconds = (ms: number) => Math.max(0, Math.ceil(ms / 1000));
-const quote = (name: string) => `"${name.replace(/["\\]/g, '')}"`;
+/** An RFC 8941 sf-string: `"` and `\` escaped (names are printable ASCII, see `policyName`). */
+const quote = (name: string) => `"${name.replace(/["\\]/g, (c) => `\\${c}`)}"`;
 
 /** Sets the rate-limit fields for the decided rules (nothing when there are none). */
 export function setRateLimitHeaders(res: Response, outcomes: readonly NamedOutcome[], { standardHeaders = true, legacyHeaders = false }: HeaderOptions = {}): void {
@@ -71,5 +72,19 @@ export function quotaExceededProblem(violatedPolicies: readonly string[], retryA
     status: 429,
     detail: `Too many requests; retry in ${retryAfter} s`,
     'violated-policies': [...violatedPolicies],
+  };
+}
+
+/**
+ * The RFC 9457 body of a 429 for a request whose cost exceeds a policy's whole limit: waiting does
+ * not help, so it comes without `Retry-After`.
+ */
+export function oversizedProblem(policies: readonly string[]): Record<string, unknown> {
+  return {
+    type: 'https://iana.org/assignments/http-problem-types#quota-exceeded',
+    title: 'Request cannot be satisfied as assigned quota has been exceeded',
+    status: 429,
+    detail: 'This request costs more than the policy allows in one window; it cannot be admitted at any time',
+    'violated-policies': [...policies],
   };
 }

@@ -1,16 +1,14 @@
 /**
- * @module `limitMiddleware`: the one global middleware. It resolves the caller once per request
- * through the backend chain, sets `req.auth` for authenticated callers, and records who the
- * limiters count. Rules themselves live on routes (`limiter`, `@Limiter`).
+ * @module `limitMiddleware`: the global rate-limit middleware. It composes `identify()` (reusing an
+ * identity already resolved on the request) and records the configuration the limiters count with.
+ * Rules themselves live on routes (`limiter`, `@Limiter`).
  */
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { Cache } from '../cache/cache';
 import type { Logger } from '../cache/redis-cache';
-import { AnnoSessionBackend } from '../auth/backends/anno-session-backend';
 import type { AuthBackend } from '../auth/backends/backend';
-import { resolveIdentity } from '../auth/backends/chain';
+import { createIdentifier, isBackend, legacyChain } from '../auth/identify';
 import { InvalidOptionError } from '../errors';
-import { ipKey } from '../utils/ip-key';
 import { setContext, type LimitEngine, type LimitHandler } from './context';
 import { createStore } from './create-store';
 import type { FailurePolicy } from './failure-policy';
@@ -32,7 +30,7 @@ export interface LimitMiddlewareOptions {
   store?: RateLimitStore;
   /** When the Redis store fails: serve (`open`), 503 (`closed`) or limit in memory (`memory`). @default 'memory' */
   onStoreFailure?: FailurePolicy;
-  /** A Redis call slower than this counts as failed. @default 100 */
+  /** A call to a connected Redis that has not answered by then fails (a lost connection fails at once). @default the cache's `commandTimeoutMs` (1000) */
   storeTimeoutMs?: number;
   /** Prefix of rate-limit keys (short: there is one key per identity and rule). @default 'wt:' */
   keyPrefix?: string;
@@ -44,33 +42,29 @@ export interface LimitMiddlewareOptions {
   handler?: LimitHandler;
   /** Return true to exempt a request from every limit (an allow-list). */
   skip?: RequestFn<boolean>;
+  /** IPv6 prefix length of the IP fallback and of the default `AnnoSessionBackend` (1–128 or false). @default 56 */
+  ipv6Subnet?: number | false;
   /** @default console */
   logger?: Logger;
 }
 
-function isBackend(value: unknown): value is AuthBackend {
-  return !!value && typeof (value as AuthBackend).authenticate === 'function' && ((value as AuthBackend).kind === 'user' || (value as AuthBackend).kind === 'anno');
-}
-
 /** Validates the options once. @throws InvalidOptionError naming the option */
 export function parseLimitOptions(options: LimitMiddlewareOptions): { engine: LimitEngine; backends: AuthBackend[] } {
-  checkOptions(options, ['cache', 'authBackend', 'annoBackend', 'backends', 'store', 'onStoreFailure', 'storeTimeoutMs', 'keyPrefix', 'standardHeaders', 'legacyHeaders', 'handler', 'skip', 'logger'], 'limitMiddleware');
+  checkOptions(options, ['cache', 'authBackend', 'annoBackend', 'backends', 'store', 'onStoreFailure', 'storeTimeoutMs', 'keyPrefix', 'standardHeaders', 'legacyHeaders', 'handler', 'skip', 'logger', 'ipv6Subnet'], 'limitMiddleware');
   if (!options || typeof options !== 'object') throw new InvalidOptionError('options', 'must be an object with a cache');
-  const { cache, authBackend, annoBackend, backends, store, onStoreFailure = 'memory', storeTimeoutMs = 100 } = options;
+  const { cache, authBackend, annoBackend, backends, store, onStoreFailure = 'memory', storeTimeoutMs } = options;
   if (!cache || typeof cache.get !== 'function') throw new InvalidOptionError('cache', 'is required (a RedisCache or InMemoryCache)');
   if (backends !== undefined && (authBackend !== undefined || annoBackend !== undefined)) {
     throw new InvalidOptionError('backends', 'give either backends or authBackend/annoBackend, not both');
   }
   if (backends !== undefined && (!Array.isArray(backends) || !backends.every(isBackend))) throw new InvalidOptionError('backends', 'must be an array of AuthBackend');
-  if (authBackend !== undefined && !isBackend(authBackend)) throw new InvalidOptionError('authBackend', 'must be an AuthBackend');
-  if (annoBackend !== undefined && annoBackend !== false && !isBackend(annoBackend)) throw new InvalidOptionError('annoBackend', 'must be an AuthBackend or false');
   if (!['open', 'closed', 'memory'].includes(onStoreFailure)) throw new InvalidOptionError('onStoreFailure', "must be 'open', 'closed' or 'memory'");
   if (store !== undefined && typeof store.consume !== 'function') throw new InvalidOptionError('store', 'must implement consume()');
   for (const name of ['handler', 'skip'] as const) {
     if (options[name] !== undefined && typeof options[name] !== 'function') throw new InvalidOptionError(name, 'must be a function');
   }
   const logger = options.logger ?? console;
-  const chain = backends ?? [authBackend, annoBackend === undefined ? new AnnoSessionBackend({ logger }) : annoBackend].filter(isBackend);
+  const chain = backends ?? legacyChain({ authBackend, annoBackend, ipv6Subnet: options.ipv6Subnet, logger });
   const engine: LimitEngine = {
     store: store ?? createStore(cache, { onFailure: onStoreFailure, timeoutMs: storeTimeoutMs, logger }),
     // The cache's own prefix namespaces rate-limit keys too (the store writes through its client).
@@ -85,19 +79,19 @@ export function parseLimitOptions(options: LimitMiddlewareOptions): { engine: Li
 }
 
 /**
- * The global middleware. Register it before your routes (and before `useExpressServer`).
+ * The global middleware: `identify()` plus the limit configuration. Register it before your routes
+ * (and before `useExpressServer`). When `identify()` already ran for the request, its identity is
+ * reused and this middleware's backends are not consulted.
  * @example app.use(limitMiddleware({ cache, authBackend: new JWTBackend(jwt) }))
  * @throws InvalidOptionError at creation for a bad option
  */
 export function limitMiddleware(options: LimitMiddlewareOptions): RequestHandler {
   const { engine, backends } = parseLimitOptions(options);
+  const resolve = createIdentifier({ backends, ipv6Subnet: options.ipv6Subnet, logger: engine.logger });
   return async function limitMiddleware(req: Request, res: Response, next: NextFunction): Promise<void> {
     try {
-      const resolved = await resolveIdentity(backends, req, res);
-      if (resolved?.kind === 'user') req.auth = resolved.auth;
-      else delete req.auth; // never trust an `auth` something upstream put there
-      const identityKey = resolved ? `${resolved.kind === 'user' ? 'u' : 'a'}:${resolved.auth.identifier}` : `a:ip:${ipKey(req.ip)}`;
-      setContext(req, { kind: resolved?.kind ?? 'anno', identityKey, scope: resolved?.kind === 'user' ? resolved.auth.scope : null, engine });
+      const identity = await resolve(req, res);
+      setContext(req, { kind: identity.kind, identityKey: identity.key, scope: identity.scope, engine });
       next();
     } catch (err) {
       next(err);

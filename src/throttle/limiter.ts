@@ -6,22 +6,21 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { InvalidOptionError } from '../errors';
 import { enforceRules } from './enforce';
 import { createRule, type LimitOptions, type RequestFn, type Rule } from './rule';
+import { routeKeyOf } from './route-key';
 
 /** A limiter middleware that also carries its rules (so `limiter.all` can merge them). */
 export interface LimiterHandler extends RequestHandler {
   readonly rules: readonly Rule[];
 }
 
-function routeKeyOf(req: Request): string {
-  // The route pattern, not the URL: /users/:id is one budget, not one per id.
-  return req.route?.path !== undefined ? `${req.baseUrl}${String(req.route.path)}` : `${req.baseUrl}*`;
-}
-
-/** A middleware deciding `rules` for the request with one store call. */
+/**
+ * A middleware deciding `rules` for the request with one store call. Budgets are per route pattern
+ * as Express matched it (mounts, routers, route and its methods), or per `routeKey` when given.
+ */
 export function rulesMiddleware(rules: readonly Rule[], routeKey?: string): LimiterHandler {
   const handler = async function limiter(req: Request, res: Response, next: NextFunction): Promise<void> {
     try {
-      if ((await enforceRules(req, res, rules, routeKey ?? routeKeyOf(req))) === 'next') next();
+      if ((await enforceRules(req, res, rules, routeKey ?? routeKeyOf(req, handler))) === 'next') next();
     } catch (err) {
       next(err);
     }

@@ -6,7 +6,7 @@
  */
 import { InvalidOptionError } from '../errors';
 import { WriteOrderedMap } from '../utils/write-ordered-map';
-import type { ConsumeRule, Decision, RateLimitStore, RuleOutcome } from './store';
+import { checkStoreRules, type ConsumeRule, type Decision, type RateLimitStore, type RuleOutcome } from './store';
 import { checkOptions } from '../utils/options';
 
 /** Options of `MemoryStore`. */
@@ -20,46 +20,64 @@ export interface MemoryStoreOptions {
 }
 
 interface Entry {
-  /** sliding-log: admitted request times, oldest first, live from `head` on (no copying per request). */
+  /**
+   * sliding-log: one pair per admitted request, oldest first — its time, then the units admitted up to
+   * and including it (a weighted request is one pair, issue 13 item 3). Live from `head` (a pair index)
+   * on: no copying per request.
+   */
   log?: number[];
   head?: number;
+  /** sliding-log: units admitted before the pair at `head` (expired or compacted away). */
+  expired?: number;
   /** gcra: theoretical arrival time. */
   tat?: number;
   expiresAt: number;
 }
 
-type Evaluation = { outcome: RuleOutcome; commit: () => Entry };
+type Evaluation = { outcome: RuleOutcome; commit: () => Entry | undefined };
 
 function slidingLog(rule: ConsumeRule, entry: Entry | undefined, now: number): Evaluation {
   const log = entry?.log ?? [];
+  const pairs = log.length / 2;
   let head = entry?.head ?? 0;
-  while (head < log.length && log[head] <= now - rule.windowMs) head++;
-  const count = log.length - head;
-  const allowed = count + rule.cost <= rule.limit;
+  while (head < pairs && log[2 * head] <= now - rule.windowMs) head++;
+  const expired = head > 0 ? log[2 * head - 1] : (entry?.expired ?? 0);
+  const total = pairs > 0 ? log[2 * pairs - 1] : 0;
+  const used = total - expired;
+  const allowed = used + rule.cost <= rule.limit;
   let retryAfterMs = 0;
   if (!allowed) {
-    const drop = count + rule.cost - rule.limit;
-    retryAfterMs = rule.cost > rule.limit ? rule.windowMs : log[head + drop - 1] + rule.windowMs - now;
+    // The first live request whose expiry frees enough units: binary search on the running count.
+    const target = total + rule.cost - rule.limit;
+    let lo = head;
+    let hi = pairs - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (log[2 * mid + 1] >= target) hi = mid;
+      else lo = mid + 1;
+    }
+    retryAfterMs = rule.cost > rule.limit ? rule.windowMs : log[2 * lo] + rule.windowMs - now;
   }
-  const newest = allowed && rule.cost > 0 ? now : count > 0 ? log[log.length - 1] : undefined;
+  const newest = allowed && rule.cost > 0 ? now : head < pairs ? log[2 * pairs - 2] : undefined;
   const outcome: RuleOutcome = {
     key: rule.key,
     limit: rule.limit,
     windowMs: rule.windowMs,
     allowed,
-    remaining: allowed ? rule.limit - count - rule.cost : 0,
+    remaining: allowed ? rule.limit - used - rule.cost : 0,
     resetMs: newest === undefined ? 0 : Math.max(0, newest + rule.windowMs - now),
     retryAfterMs: Math.max(0, Math.ceil(retryAfterMs)),
   };
   return {
     outcome,
     commit: () => {
+      if (rule.cost === 0) return undefined; // a free request changes nothing
       // Compact once the dead prefix dominates, so memory follows the live count (≤ 2 × live + 1).
       // Amortised O(1): the copy moves fewer entries than the dead ones it drops.
-      const live = head * 2 > log.length ? log.slice(head) : log;
-      const start = live === log ? head : 0;
-      for (let i = 0; i < rule.cost; i++) live.push(now);
-      return { log: live, head: start, expiresAt: (live[live.length - 1] ?? now) + rule.windowMs };
+      const compact = head * 2 > pairs;
+      const live = compact ? log.slice(2 * head) : log;
+      live.push(now, total + rule.cost);
+      return { log: live, head: compact ? 0 : head, expired, expiresAt: now + rule.windowMs };
     },
   };
 }
@@ -78,7 +96,7 @@ function gcra(rule: ConsumeRule, entry: Entry | undefined, now: number): Evaluat
     resetMs: Math.ceil((allowed ? newTat : tat) - now),
     retryAfterMs: allowed ? 0 : Math.ceil(newTat - now - rule.windowMs),
   };
-  return { outcome, commit: () => ({ tat: newTat, expiresAt: newTat }) };
+  return { outcome, commit: () => (rule.cost === 0 ? undefined : { tat: newTat, expiresAt: newTat }) };
 }
 
 /**
@@ -106,15 +124,24 @@ export class MemoryStore implements RateLimitStore {
     return this.entries.size;
   }
 
-  /** Decides all rules at once: all admit and count, or none counts. */
+  /**
+   * Decides all rules at once: all admit and count, or none counts.
+   * @throws InvalidOptionError for a rule no store accepts (see `checkStoreRules`)
+   */
   async consume(rules: readonly ConsumeRule[]): Promise<Decision> {
+    checkStoreRules(rules);
     const now = this.now();
     const evaluations = rules.map((rule) => {
       const entry = this.live(rule.key, now);
       return (rule.algorithm === 'gcra' ? gcra : slidingLog)(rule, entry, now);
     });
     const allowed = evaluations.every((e) => e.outcome.allowed);
-    if (allowed) rules.forEach((rule, i) => this.entries.set(rule.key, evaluations[i].commit()));
+    if (allowed) {
+      for (let i = 0; i < rules.length; i++) {
+        const entry = evaluations[i].commit();
+        if (entry) this.entries.set(rules[i].key, entry);
+      }
+    }
     // A denied request spent nothing: rules that would have admitted it keep their full remainder.
     const outcomes = evaluations.map((e, i) => (allowed || !e.outcome.allowed ? e.outcome : { ...e.outcome, remaining: e.outcome.remaining + rules[i].cost }));
     return { status: allowed ? 'allowed' : 'limited', rules: outcomes };

@@ -1,57 +1,75 @@
 /**
- * @module `RedisStore`: one EVALSHA per request decides every rule (consume.lua). A Redis that is not
- * connected fails at once, and one that does not answer within `timeoutMs` counts as failed, so a
- * request never waits on a dead Redis (no ioredis offline queue).
+ * @module `RedisStore`: one EVALSHA per request decides every rule (consume.lua).
+ * Whether Redis is down is decided from the connection, not from one timer (issue 8 item 5): a
+ * Redis that is not connected fails at once, a call in flight when the connection closes fails at
+ * once, and a connected Redis is awaited up to `timeoutMs` (the cache's `commandTimeoutMs`, 1 s by
+ * default) — a reply slowed by event-loop lag is a reply, not an outage.
  */
-import { randomBytes } from 'node:crypto';
 import Redis, { Cluster } from 'ioredis';
 import { luaCommand, readLua, type LuaCommand } from '../cache/lua';
 import { RedisCache } from '../cache/redis-cache';
-import { withTimeout } from '../cache/with-timeout';
 import { InvalidOptionError, StoreUnavailableError } from '../errors';
-import type { ConsumeRule, Decision, RateLimitStore, RuleOutcome } from './store';
+import { checkStoreRules, type ConsumeRule, type Decision, type RateLimitStore, type RuleOutcome } from './store';
 import { checkOptions } from '../utils/options';
 
 /** Options of `RedisStore`. */
 export interface RedisStoreOptions {
-  /** A call not answered by then fails with `StoreUnavailableError`. @default 100 */
+  /**
+   * A connected Redis that has not answered by then fails this call with `StoreUnavailableError`
+   * (a lost connection fails at once, whatever this is).
+   * @default the RedisCache's `commandTimeoutMs` (1000), or 1000 for a bare client
+   */
   timeoutMs?: number;
 }
 
-const LIVE_STATUSES = new Set(['ready', 'connect', 'connecting', 'wait']);
-let sequence = 0;
-const processId = randomBytes(6).toString('hex');
+/** The default bound on one call to a connected Redis (that of `RedisCache.commandTimeoutMs`). */
+export const DEFAULT_STORE_TIMEOUT_MS = 1000;
 
+const LIVE_STATUSES = new Set(['ready', 'connect', 'connecting', 'wait']);
+
+/**
+ * The shared rate-limit store on Redis (single or Cluster).
+ * @example const store = new RedisStore(new RedisCache('redis://127.0.0.1:6379'))
+ * @throws InvalidOptionError when the client or `timeoutMs` is wrong
+ */
 export class RedisStore implements RateLimitStore {
   readonly client: Redis | Cluster;
   readonly timeoutMs: number;
   private readonly script: LuaCommand<number[]>;
+  /** Calls in flight, failed at once when the connection closes under them. */
+  private readonly pending = new Set<(err: StoreUnavailableError) => void>();
 
   constructor(cacheOrClient: RedisCache | Redis | Cluster, options: RedisStoreOptions = {}) {
     checkOptions(options, ['timeoutMs'], 'RedisStore');
-    const { timeoutMs = 100 } = options;
     if (cacheOrClient instanceof RedisCache) this.client = cacheOrClient.client;
     else if (cacheOrClient instanceof Redis || cacheOrClient instanceof Cluster) this.client = cacheOrClient;
     else throw new InvalidOptionError('cache', 'RedisStore needs a RedisCache or an ioredis client');
+    const timeoutMs = options.timeoutMs ?? (cacheOrClient instanceof RedisCache ? cacheOrClient.commandTimeoutMs : DEFAULT_STORE_TIMEOUT_MS);
     if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw new InvalidOptionError('storeTimeoutMs', 'must be a positive number (milliseconds)');
     this.timeoutMs = timeoutMs;
     this.script = luaCommand<number[]>(this.client, 'webtoolConsume', readLua(__dirname, 'consume'));
+    this.client.on('close', () => {
+      for (const fail of [...this.pending]) fail(new StoreUnavailableError('Redis connection lost during the call', { disconnected: true }));
+    });
   }
 
-  /** @throws StoreUnavailableError when Redis is not connected, fails, or is slower than `timeoutMs` */
+  /**
+   * @throws StoreUnavailableError when Redis is not connected (at once), the connection drops under
+   * the call (at once), Redis fails, or a connected Redis is slower than `timeoutMs`
+   * @throws InvalidOptionError for a rule no store accepts (see `checkStoreRules`)
+   */
   async consume(rules: readonly ConsumeRule[]): Promise<Decision> {
     if (rules.length === 0) return { status: 'allowed', rules: [] };
+    checkStoreRules(rules);
     // Connecting (startup) may queue, bounded by the timeout; a lost connection fails at once.
-    if (!LIVE_STATUSES.has(this.client.status)) throw new StoreUnavailableError(`Redis is not connected (${this.client.status})`);
-    const args: (string | number)[] = [`${processId}${(sequence = (sequence + 1) % 1e12)}`];
-    for (const rule of rules) args.push(rule.limit, rule.windowMs, rule.cost, rule.algorithm === 'gcra' ? 'g' : 'l');
-    let reply: number[];
-    try {
-      reply = await withTimeout(this.script(rules.map((r) => r.key), args), this.timeoutMs, () => new StoreUnavailableError(`Redis did not answer within ${this.timeoutMs} ms`));
-    } catch (err) {
-      if (err instanceof StoreUnavailableError) throw err;
-      throw new StoreUnavailableError('Redis rate-limit call failed', { cause: err });
+    if (!LIVE_STATUSES.has(this.client.status)) throw new StoreUnavailableError(`Redis is not connected (${this.client.status})`, { disconnected: true });
+    const keys: string[] = [];
+    const args: (string | number)[] = [];
+    for (const rule of rules) {
+      keys.push(rule.key);
+      args.push(rule.limit, rule.windowMs, rule.cost, rule.algorithm === 'gcra' ? 'g' : 'l');
     }
+    const reply = await this.call(keys, args);
     const outcomes: RuleOutcome[] = rules.map((rule, i) => ({
       key: rule.key,
       limit: rule.limit,
@@ -66,5 +84,32 @@ export class RedisStore implements RateLimitStore {
 
   async reset(key: string): Promise<void> {
     await this.client.del(key);
+  }
+
+  /** Runs the script, bounded by `timeoutMs` of *waiting on Redis*, not of event-loop lag. */
+  private call(keys: readonly string[], args: readonly (string | number)[]): Promise<number[]> {
+    return new Promise((resolve, reject) => {
+      let settled = false;
+      const settle = (): boolean => {
+        if (settled) return false;
+        settled = true;
+        clearTimeout(timer);
+        this.pending.delete(fail);
+        return true;
+      };
+      const fail = (err: StoreUnavailableError): void => {
+        if (settle()) reject(err);
+      };
+      // When the timer fires late because the loop was busy, the reply may already sit in the socket:
+      // setImmediate runs after this turn's I/O poll, so such a reply settles the call first.
+      const timer = setTimeout(() => setImmediate(() => fail(new StoreUnavailableError(`Redis did not answer within ${this.timeoutMs} ms`))), this.timeoutMs);
+      this.pending.add(fail);
+      this.script(keys, args).then(
+        (reply) => {
+          if (settle()) resolve(reply);
+        },
+        (err: unknown) => fail(new StoreUnavailableError('Redis rate-limit call failed', { cause: err })),
+      );
+    });
   }
 }

@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import type { Request } from 'express';
 import { InvalidOptionError } from '../errors';
 import { compactKey } from '../utils/redis-key';
+import { checkOptionNames, checkScopeSpelling, checkScopesArgument } from './rule-options';
 import type { Algorithm } from './store';
 
 /** A value computed from the request. */
@@ -47,6 +48,8 @@ export interface RuleSubject {
 }
 
 const ALGORITHMS: readonly Algorithm[] = ['sliding-log', 'gcra'];
+/** The shortest window a rule may have. */
+const MIN_WINDOW_MS = 1;
 const METHOD = /^[A-Za-z]+$/;
 
 function fail(option: string, message: string): never {
@@ -67,9 +70,14 @@ export function createRule(maxRequests: number | RequestFn<number>, intervalSeco
   if (typeof intervalSeconds !== 'number' || !Number.isFinite(intervalSeconds) || intervalSeconds <= 0) {
     fail('intervalSeconds', 'must be a positive number of seconds');
   }
+  // Rounded to whole milliseconds below: a shorter window would round to 0 and count nothing.
+  if (intervalSeconds < MIN_WINDOW_MS / 1000) fail('intervalSeconds', `must be at least ${MIN_WINDOW_MS / 1000} s (${MIN_WINDOW_MS} ms)`);
+  checkScopesArgument(scopes);
   if (!Array.isArray(scopes) || !scopes.every((s) => typeof s === 'string' && s.length > 0)) {
     fail('scopes', 'must be an array of non-empty strings');
   }
+  checkScopeSpelling(scopes);
+  checkOptionNames(options);
   const { method, key, algorithm = 'sliding-log', cost = 1, skip } = options;
   const methods = method === undefined ? null : (Array.isArray(method) ? method : [method]).map((m) => {
     if (typeof m !== 'string' || !METHOD.test(m)) fail('method', `"${String(m)}" is not an HTTP method`);
@@ -79,6 +87,9 @@ export function createRule(maxRequests: number | RequestFn<number>, intervalSeco
   if (typeof cost !== 'function' && (!Number.isInteger(cost) || cost < 0)) fail('cost', 'must be a non-negative integer or a function');
   if (skip !== undefined && typeof skip !== 'function') fail('skip', 'must be a function');
   if (key !== undefined && (typeof key !== 'string' || key.length === 0)) fail('key', 'must be a non-empty string');
+  if (typeof cost === 'number' && typeof maxRequests === 'number' && cost > maxRequests) {
+    fail('cost', `${cost} exceeds maxRequests (${maxRequests}): no request could ever be admitted`);
+  }
   const windowMs = Math.round(intervalSeconds * 1000);
   const sortedScopes = [...new Set(scopes)].sort();
   const limitPart = typeof maxRequests === 'function' ? 'fn' : String(maxRequests);
@@ -86,9 +97,14 @@ export function createRule(maxRequests: number | RequestFn<number>, intervalSeco
   return Object.freeze({ maxRequests, windowMs, scopes: sortedScopes, methods, algorithm, cost, skip, key, id });
 }
 
+/** Express runs GET handlers for HEAD, so a GET rule counts HEAD too (issue 8 item 4). */
+function methodMatches(methods: readonly string[], method: string): boolean {
+  return methods.includes(method) || (method === 'HEAD' && methods.includes('GET'));
+}
+
 /** Whether `rule` counts a request with this method from this caller. */
 export function ruleApplies(rule: Rule, method: string, subject: RuleSubject): boolean {
-  if (rule.methods && !rule.methods.includes(method.toUpperCase())) return false;
+  if (rule.methods && !methodMatches(rule.methods, method.toUpperCase())) return false;
   const user = rule.scopes.includes('user');
   const anno = rule.scopes.includes('anno');
   if (user !== anno && subject.kind !== (user ? 'user' : 'anno')) return false;
@@ -120,11 +136,28 @@ function ruleDigest(routeKey: string, rule: Rule): string {
   return digest;
 }
 
-/** The policy name shown in headers: "<limit>-in-<window>" plus scopes and methods when present. */
+/**
+ * The policy name shown in headers: "<limit>-in-<window>" plus scopes and methods when present.
+ * Scopes may hold any Unicode, but a structured-field string is printable ASCII (RFC 8941 §3.3.3) and
+ * Node refuses a non-Latin-1 header (issue 13 item 6): other characters, and `%`, are percent-encoded
+ * as UTF-8 (`читать` → `%d1%87…`), as RFC 9651 display strings do. `"` and `\` are escaped when quoted.
+ */
 export function policyName(rule: Rule, limit: number): string {
   const seconds = rule.windowMs / 1000;
   const parts = [`${limit}-in-${seconds}s`];
-  if (rule.scopes.length) parts.push(rule.scopes.join('+'));
+  if (rule.scopes.length) parts.push(rule.scopes.map(printable).join('+'));
   if (rule.methods) parts.push(rule.methods.join('+'));
   return parts.join('-');
+}
+
+const encoder = new TextEncoder();
+
+function printable(text: string): string {
+  if (/^[\x20-\x24\x26-\x7e]*$/.test(text)) return text;
+  let out = '';
+  for (const ch of text) {
+    if (/^[\x20-\x24\x26-\x7e]$/.test(ch)) out += ch;
+    else for (const byte of encoder.encode(ch)) out += `%${byte.toString(16).padStart(2, '0')}`;
+  }
+  return out;
 }

@@ -2,6 +2,7 @@
  * @module The rate-limit store interface. One `consume` call decides every rule of a request
  * atomically: either all rules admit it and all count it, or it is denied and none counts it.
  */
+import { InvalidOptionError } from '../errors';
 
 /** `sliding-log`: exact, one entry per admitted request. `gcra`: O(1) memory (one number per identity and rule). */
 export type Algorithm = 'sliding-log' | 'gcra';
@@ -51,4 +52,24 @@ export interface RateLimitStore {
   /** Forgets one key (admin / tests). */
   reset?(key: string): Promise<void>;
   close?(): Promise<void>;
+}
+
+/**
+ * The largest `limit` a `sliding-log` rule may have. The log holds one entry per admitted request
+ * in the window (a weighted request is one entry), so a key holds at most `limit` entries; above this
+ * use `gcra`, whose state is one number whatever the limit (issue 13 item 4).
+ */
+export const MAX_SLIDING_LOG_LIMIT = 10_000;
+
+/**
+ * Refuses a rule no store may run: a sliding log above `MAX_SLIDING_LOG_LIMIT` (its memory would
+ * grow with the limit). Cost 0 is valid everywhere (a free request that is checked, not counted).
+ * @throws InvalidOptionError naming `limit`
+ */
+export function checkStoreRules(rules: readonly ConsumeRule[]): void {
+  for (const rule of rules) {
+    if (rule.algorithm !== 'gcra' && rule.limit > MAX_SLIDING_LOG_LIMIT) {
+      throw new InvalidOptionError('limit', `a sliding-log rule allows at most ${MAX_SLIDING_LOG_LIMIT} requests per window (got ${rule.limit}); use algorithm 'gcra' for larger limits`);
+    }
+  }
 }

@@ -4,11 +4,31 @@
  * a client could rotate addresses inside its prefix and get a fresh budget each time.
  */
 import { isIPv4, isIPv6 } from 'node:net';
+import { InvalidOptionError } from '../errors';
+
+/** The IPv6 prefix length clients are grouped by unless configured otherwise (as express-rate-limit). */
+export const DEFAULT_IPV6_SUBNET = 56;
 
 /** Options of `ipKey`. */
 export interface IpKeyOptions {
-  /** Prefix length IPv6 addresses are grouped by; false keeps the full address. @default 56 */
+  /** Prefix length IPv6 addresses are grouped by (an integer 1–128); false keeps the full address. @default 56 */
   ipv6Subnet?: number | false;
+}
+
+/**
+ * Validates an `ipv6Subnet` option once, at construction; the one check every backend and
+ * `identify()` use. `undefined` gives the default (56). Issue 8 item 12: NaN used to be accepted
+ * and put every IPv6 client in one bucket.
+ * @throws InvalidOptionError naming `option` for anything but an integer 1–128 or false
+ * @example parseIpv6Subnet(64) // 64
+ */
+export function parseIpv6Subnet(value: unknown, option = 'ipv6Subnet'): number | false {
+  if (value === undefined) return DEFAULT_IPV6_SUBNET;
+  if (value === false) return false;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > 128) {
+    throw new InvalidOptionError(option, `must be an integer from 1 to 128 (a prefix length) or false; got ${typeof value === 'number' ? String(value) : typeof value}`);
+  }
+  return value;
 }
 
 function hextets(ip: string): number[] {
@@ -24,10 +44,13 @@ function hextets(ip: string): number[] {
 }
 
 /**
- * The key an address is counted under. Never throws: input that is not an address gives `'unknown'`.
+ * The key an address is counted under. Never throws on the address: input that is not an address
+ * gives `'unknown'`.
  * @example ipKey('2001:db8:1:2:3::4') // '2001:db8:1:200::/56'
+ * @throws InvalidOptionError for an `ipv6Subnet` that is not an integer 1–128 or false
  */
-export function ipKey(ip: string | undefined, { ipv6Subnet = 56 }: IpKeyOptions = {}): string {
+export function ipKey(ip: string | undefined, options: IpKeyOptions = {}): string {
+  const ipv6Subnet = parseIpv6Subnet(options.ipv6Subnet);
   if (typeof ip !== 'string') return 'unknown';
   const address = ip.split('%')[0];
   if (isIPv4(address)) return address;
@@ -38,7 +61,7 @@ export function ipKey(ip: string | undefined, { ipv6Subnet = 56 }: IpKeyOptions 
     return [groups[6] >> 8, groups[6] & 255, groups[7] >> 8, groups[7] & 255].join('.');
   }
   if (ipv6Subnet === false) return groups.map((g) => g.toString(16)).join(':');
-  const bits = Math.min(Math.max(Math.trunc(ipv6Subnet), 1), 128);
+  const bits = ipv6Subnet;
   const masked = groups.map((g, i) => {
     const keep = Math.min(Math.max(bits - i * 16, 0), 16);
     return keep === 0 ? 0 : g & ((0xffff << (16 - keep)) & 0xffff);

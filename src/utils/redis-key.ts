@@ -3,9 +3,17 @@
  * `{tag}` (the identity) is a Redis Cluster hash tag, so one script's keys always share a slot.
  */
 
-/** Escapes braces so a hostile identity cannot end the hash tag early (and `%` so the escape is reversible). */
+const ESCAPED = /[%{}]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+/**
+ * Escapes braces so a hostile identity cannot end the hash tag early, and lone surrogates (`%uD800`),
+ * which UTF-8 would turn into U+FFFD so that `bob\uD800` and `bob\uFFFD` shared a key (issue 8 item 6);
+ * `%` too, so the escape is reversible and keys stay injective.
+ */
 export function escapeTag(tag: string): string {
-  return tag.replace(/[%{}]/g, (c) => (c === '%' ? '%25' : c === '{' ? '%7B' : '%7D'));
+  return tag.replace(ESCAPED, (c) =>
+    c === '%' ? '%25' : c === '{' ? '%7B' : c === '}' ? '%7D' : `%u${c.charCodeAt(0).toString(16).toUpperCase()}`,
+  );
 }
 
 /**

@@ -15,13 +15,17 @@ import { cookieOf } from '../../support/app-factory';
 
 const secret = 'k'.repeat(32);
 
-/** An app that answers with what `backend` makes of the request. */
+/** An app that answers with what `backend` makes of the request; `?admit=1` plays an admitting limiter. */
 function echo(backend: AuthBackend, configure?: (app: Express) => void): Express {
   const app = express();
   configure?.(app);
   app.get('/', async (req: Request, res: Response) => {
     if (req.query.other) res.append('Set-Cookie', 'other=1; Path=/');
-    res.json({ auth: (await backend.authenticate(req, res)) ?? null });
+    const result = await backend.authenticate(req, res);
+    if (req.query.admit) result?.offer?.onAdmitted();
+    if (req.query.status) res.status(Number(req.query.status));
+    const { offer, ...auth } = result ?? {};
+    res.json({ auth: result ? auth : null, offered: offer ? offer.budget : null });
   });
   return app;
 }
@@ -63,9 +67,9 @@ describe('JWTBackend', () => {
 });
 
 describe('AnnoSessionBackend', () => {
-  it('issues a signed HttpOnly, SameSite=Lax, Secure, Path=/ cookie and counts the first request by IP', async () => {
+  it('issues a signed HttpOnly, SameSite=Lax, Secure, Path=/ cookie once admitted and counts the first request by IP', async () => {
     const app = echo(new AnnoSessionBackend({ secret }));
-    const res = await request(app).get('/').expect(200);
+    const res = await request(app).get('/?admit=1').expect(200);
     const setCookie = res.headers['set-cookie'][0];
     expect(setCookie).to.match(/^th-session=[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}; Max-Age=1209600; Path=\/; HttpOnly; Secure; SameSite=Lax$/);
     expect(res.body.auth.identifier).to.match(/^ip:/);
@@ -73,20 +77,21 @@ describe('AnnoSessionBackend', () => {
 
   it('recognises its own cookie on the next request', async () => {
     const app = echo(new AnnoSessionBackend({ secret, secure: false }));
-    const first = await request(app).get('/');
+    const first = await request(app).get('/?admit=1');
     const cookie = cookieOf(first.headers['set-cookie']);
     expect(first.headers['set-cookie'][0]).to.not.contain('Secure');
-    const second = await request(app).get('/').set('Cookie', cookie).expect(200);
+    const second = await request(app).get('/?admit=1').set('Cookie', cookie).expect(200);
     expect(second.body.auth.identifier).to.equal(`s:${cookie.split('=')[1].split('.')[0]}`);
+    expect(second.body.offered).to.equal(null);
     expect(second.headers).to.not.have.property('set-cookie');
   });
 
   it('replaces forged, unsigned, oversized and garbage values and counts by IP', async () => {
     const app = echo(new AnnoSessionBackend({ secret }));
-    const other = await request(echo(new AnnoSessionBackend({ secret: 'o'.repeat(32) }))).get('/');
+    const other = await request(echo(new AnnoSessionBackend({ secret: 'o'.repeat(32) }))).get('/?admit=1');
     const foreign = cookieOf(other.headers['set-cookie']).split('=')[1];
     for (const value of ['victim-session-id', foreign, `${'a'.repeat(22)}.${'b'.repeat(43)}`, 'x'.repeat(5000), '%%%', '']) {
-      const res = await request(app).get('/').set('Cookie', `th-session=${value}`).expect(200);
+      const res = await request(app).get('/?admit=1').set('Cookie', `th-session=${value}`).expect(200);
       expect(res.body.auth.identifier, value.slice(0, 20)).to.match(/^ip:/);
       expect(res.headers['set-cookie'][0]).to.match(/^th-session=/);
     }
@@ -95,7 +100,7 @@ describe('AnnoSessionBackend', () => {
   it('keeps other Set-Cookie headers and supports a __Host- name and a session factory', async () => {
     let n = 0;
     const app = echo(new AnnoSessionBackend({ secret, sessionName: '__Host-sid', sessionFactory: () => `custom-session-${++n}` }));
-    const res = await request(app).get('/?other=1').expect(200);
+    const res = await request(app).get('/?other=1&admit=1').expect(200);
     expect(res.headers['set-cookie']).to.have.length(2);
     expect(res.headers['set-cookie'][0]).to.equal('other=1; Path=/');
     expect(res.headers['set-cookie'][1]).to.match(/^__Host-sid=custom-session-1\./);
@@ -109,6 +114,36 @@ describe('AnnoSessionBackend', () => {
     expect(() => new AnnoSessionBackend({ sessionName: 'bad name', secret })).to.throw(InvalidOptionError, /sessionName/);
     expect(() => new AnnoSessionBackend({ maxAge: 0, secret })).to.throw(InvalidOptionError, /maxAge/);
     expect(() => new AnnoSessionBackend({ sameSite: 'none', secure: false, secret })).to.throw(InvalidOptionError, /sameSite/);
+    for (const mintBudget of [{ limit: 0, windowMs: 60_000 }, { limit: 10, windowMs: 10 }, { limit: 1.5, windowMs: 60_000 }, null]) {
+      expect(() => new AnnoSessionBackend({ secret, mintBudget: mintBudget as never }), JSON.stringify(mintBudget)).to.throw(InvalidOptionError, /^mintBudget:/);
+    }
+  });
+
+  it('offers a session without sending it: no cookie unless a limiter admitted the request', async () => {
+    const app = echo(new AnnoSessionBackend({ secret }));
+    const res = await request(app).get('/').expect(200);
+    expect(res.headers).to.not.have.property('set-cookie');
+    expect(res.body.offered).to.deep.equal({ limit: 10, windowMs: 60_000 });
+  });
+
+  it('sends no cookie on an admitted request whose answer failed (401, 404, 500)', async () => {
+    const app = echo(new AnnoSessionBackend({ secret }));
+    for (const status of [401, 404, 429, 500, 503]) {
+      const res = await request(app).get(`/?admit=1&status=${status}`).expect(status);
+      expect(res.headers, String(status)).to.not.have.property('set-cookie');
+    }
+    expect((await request(app).get('/?admit=1&status=302')).headers['set-cookie']).to.have.length(1);
+  });
+
+  it('warns once, as a warning and without an error code, when no secret is given', () => {
+    const lines: string[] = [];
+    const logger = { warn: (m: string) => lines.push(m) };
+    new AnnoSessionBackend({ logger });
+    new AnnoSessionBackend({ logger });
+    new AnnoSessionBackend({ logger, secret });
+    expect(lines).to.have.length(1);
+    expect(lines[0]).to.match(/^\[webtool\] Warning: AnnoSessionBackend has no `secret`/);
+    expect(lines[0]).to.not.match(/ERR_WT_/);
   });
 });
 
@@ -126,8 +161,33 @@ describe('IPBackend', () => {
 });
 
 describe('SessionBackend', () => {
-  it('identifies by a hash of an existing session cookie, null without one', async () => {
-    const app = echo(new SessionBackend('connect.sid'));
+  const known = new Map([['s:abc.def', { identifier: 'alice', scope: ['read'], extra: { plan: 'pro' } }]]);
+  const verify = (value: string) => known.get(value) ?? null;
+
+  it('requires a verify function', () => {
+    for (const options of [undefined, {}, { kind: 'user' }, { verify: 'yes' }]) {
+      const make = () => new SessionBackend('connect.sid', options as never);
+      expect(make, JSON.stringify(options)).to.throw(InvalidOptionError, /^verify: is required/);
+      try {
+        make();
+      } catch (err) {
+        expect((err as InvalidOptionError).code).to.equal('ERR_WT_INVALID_OPTION');
+        expect((err as InvalidOptionError).option).to.equal('verify');
+      }
+    }
+  });
+
+  it('with kind user, answers what verify answered for a known session, null for unknown values', async () => {
+    const app = echo(new SessionBackend('connect.sid', { kind: 'user', verify }));
+    const a = await request(app).get('/').set('Cookie', 'connect.sid=s%3Aabc.def').expect(200);
+    expect(a.body.auth).to.deep.equal({ identifier: 'alice', scope: ['read'], extra: { plan: 'pro' } });
+    for (const value of ['s%3Aabc.xyz', 'made-up', 'x'.repeat(5000)]) {
+      expect((await request(app).get('/').set('Cookie', `connect.sid=${value}`).expect(200)).body.auth, value.slice(0, 20)).to.equal(null);
+    }
+  });
+
+  it('with kind anno, identifies a verified session by a hash of the cookie, null without one', async () => {
+    const app = echo(new SessionBackend('connect.sid', { verify }));
     const a = await request(app).get('/').set('Cookie', 'connect.sid=s%3Aabc.def').expect(200);
     expect(a.body.auth.identifier).to.match(/^sess:[A-Za-z0-9_-]{22}$/);
     expect(a.body.auth.identifier).to.not.contain('abc');

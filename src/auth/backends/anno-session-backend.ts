@@ -1,16 +1,17 @@
 /**
  * @module `AnnoSessionBackend`: anonymous clients, identified by a signed, server-issued session
- * cookie. A client without a valid cookie gets one and is counted by IP (IPv6 by /56) until it sends
- * it back — so a client that drops or forges cookies is still limited (the Python original let such
- * clients through, and accepted any cookie value, so one could spend a victim's quota).
+ * cookie. A client without a valid cookie is counted by IP (IPv6 by /56) and is OFFERED a session:
+ * the cookie is sent only when a rate limit admitted the request and the answer succeeded, and one
+ * IP mints at most `mintBudget.limit` sessions per window (issue 8 item 2: farming cookies on
+ * unlimited routes and 404s bought fresh budgets). A client that drops or forges cookies is still
+ * limited by IP.
  */
 import { randomBytes } from 'node:crypto';
 import type { Request, Response } from 'express';
 import { serialize } from 'cookie';
 import { InvalidOptionError } from '../../errors';
-import { ipKey } from '../../utils/ip-key';
-import type { AuthData } from '../auth-data';
-import type { AuthBackend } from './backend';
+import { ipKey, parseIpv6Subnet } from '../../utils/ip-key';
+import type { AuthBackend, AuthResult, SessionOffer } from './backend';
 import { readCookie } from './cookies';
 import { isValidId, randomId, sign, unsign } from './signed-id';
 import { checkOptions } from '../../utils/options';
@@ -32,28 +33,44 @@ export interface AnnoSessionOptions {
   secret?: string | Buffer;
   /** Makes session ids (16–64 URL-safe characters; anything else falls back to a random id). */
   sessionFactory?: () => string;
-  /** IPv6 prefix length clients without a session are grouped by. @default 56 */
+  /** IPv6 prefix length clients without a session are grouped by (an integer 1–128, or false). @default 56 */
   ipv6Subnet?: number | false;
+  /**
+   * How many new sessions one IP (IPv6 prefix) may be given per window, across all routes.
+   * Spent in the same store call as the route's rules. @default { limit: 10, windowMs: 60000 }
+   */
+  mintBudget?: { limit: number; windowMs: number };
   /** @default console */
   logger?: { warn(message: string): void };
 }
 
-let warnedEphemeral = false;
-/** Answers that must not hand out a session: a denied request would otherwise buy a fresh budget. */
-const NO_SESSION_STATUSES = new Set([429, 503]);
+/** The default mint budget: 10 new sessions per IP per minute. */
+export const DEFAULT_MINT_BUDGET = Object.freeze({ limit: 10, windowMs: 60_000 });
+
+/** Loggers already told about the missing secret: once per logger (so once per app), not per backend. */
+const warnedEphemeral = new WeakSet<object>();
 
 /**
- * Adds the session cookie as the response's headers are written — unless the answer is a 429 or 503.
- * Otherwise every denied cookie-less request would hand out a fresh session with a full budget of
- * its own, and one client could farm sessions without limit.
+ * Adds the session cookie as the response's headers are written, and only to a successful answer
+ * (status below 400): a request a limit admitted may still end in a 401, 404 or 5xx, and such
+ * answers hand out no session.
  */
-function setCookieUnlessDenied(res: Response, cookie: string): void {
+function setCookieOnSuccess(res: Response, cookie: string): void {
   const writeHead = res.writeHead;
   res.writeHead = function writeHeadWithSession(this: Response, ...args: unknown[]) {
     const status = typeof args[0] === 'number' ? args[0] : this.statusCode;
-    if (!NO_SESSION_STATUSES.has(status)) this.append('Set-Cookie', cookie);
+    if (status < 400 && !this.headersSent) this.append('Set-Cookie', cookie);
     return (writeHead as (...a: unknown[]) => Response).apply(this, args);
   } as Response['writeHead'];
+}
+
+function parseMintBudget(value: unknown): { limit: number; windowMs: number } {
+  if (value === undefined) return DEFAULT_MINT_BUDGET;
+  const { limit, windowMs } = (value ?? {}) as { limit?: unknown; windowMs?: unknown };
+  if (typeof value !== 'object' || !Number.isInteger(limit) || (limit as number) < 1 || !Number.isInteger(windowMs) || (windowMs as number) < 1000) {
+    throw new InvalidOptionError('mintBudget', 'must be { limit: integer ≥ 1, windowMs: integer ≥ 1000 }');
+  }
+  return Object.freeze({ limit: limit as number, windowMs: windowMs as number });
 }
 
 /**
@@ -67,10 +84,11 @@ export class AnnoSessionBackend implements AuthBackend {
   private readonly cookieOptions: Parameters<typeof serialize>[2];
   private readonly factory: () => string;
   private readonly ipv6Subnet: number | false;
+  private readonly mintBudget: { limit: number; windowMs: number };
 
   constructor(options: AnnoSessionOptions = {}) {
-    checkOptions(options, ['sessionName', 'maxAge', 'secure', 'sameSite', 'secret', 'sessionFactory', 'ipv6Subnet', 'logger'], 'AnnoSessionBackend');
-    const { sessionName = 'th-session', maxAge = 14 * 24 * 3600, secure = true, sameSite = 'lax', secret, sessionFactory, ipv6Subnet = 56 } = options;
+    checkOptions(options, ['sessionName', 'maxAge', 'secure', 'sameSite', 'secret', 'sessionFactory', 'ipv6Subnet', 'mintBudget', 'logger'], 'AnnoSessionBackend');
+    const { sessionName = 'th-session', maxAge = 14 * 24 * 3600, secure = true, sameSite = 'lax', secret, sessionFactory } = options;
     if (typeof sessionName !== 'string' || !/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(sessionName)) {
       throw new InvalidOptionError('sessionName', 'must be a cookie name (RFC 6265 token)');
     }
@@ -86,25 +104,44 @@ export class AnnoSessionBackend implements AuthBackend {
       this.secret = bytes;
     } else {
       this.secret = randomBytes(32);
-      if (!warnedEphemeral) {
-        warnedEphemeral = true;
-        (options.logger ?? console).warn('[webtool] ERR_WT_EPHEMERAL_SESSION_SECRET: AnnoSessionBackend has no secret; sessions last for this process only');
+      const logger = options.logger ?? console;
+      if (!warnedEphemeral.has(logger)) {
+        warnedEphemeral.add(logger);
+        logger.warn('[webtool] Warning: AnnoSessionBackend has no `secret`, so a random one is used: anonymous sessions last for this process only. Pass a secret of 32+ bytes shared by every process.');
       }
     }
     this.sessionName = sessionName;
     this.cookieOptions = { httpOnly: true, secure, sameSite, path: '/', maxAge };
     this.factory = sessionFactory ?? randomId;
-    this.ipv6Subnet = ipv6Subnet;
+    this.ipv6Subnet = parseIpv6Subnet(options.ipv6Subnet);
+    this.mintBudget = parseMintBudget(options.mintBudget);
   }
 
-  authenticate(req: Request, res: Response): AuthData {
+  /** A valid session → `s:<id>`; otherwise the caller is counted by IP and offered a session. */
+  authenticate(req: Request, res: Response): AuthResult {
     const id = unsign(this.secret, readCookie(req, this.sessionName));
     if (id) return { identifier: `s:${id}`, scope: null, extra: {} };
-    if (!res.headersSent) {
-      let fresh = this.factory();
-      if (!isValidId(fresh)) fresh = randomId();
-      setCookieUnlessDenied(res, serialize(this.sessionName, sign(this.secret, fresh), this.cookieOptions));
-    }
-    return { identifier: `ip:${ipKey(req.ip, { ipv6Subnet: this.ipv6Subnet })}`, scope: null, extra: {} };
+    const identity: AuthResult = { identifier: `ip:${ipKey(req.ip, { ipv6Subnet: this.ipv6Subnet })}`, scope: null, extra: {} };
+    if (!res.headersSent) identity.offer = this.offer(res);
+    return identity;
+  }
+
+  private offer(res: Response): SessionOffer {
+    let minted = false;
+    return {
+      budget: this.mintBudget,
+      onAdmitted: () => {
+        if (minted || res.headersSent) return;
+        minted = true;
+        let fresh: unknown;
+        try {
+          fresh = this.factory();
+        } catch {
+          fresh = undefined; // a faulty factory must not fail an admitted request
+        }
+        if (!isValidId(fresh)) fresh = randomId();
+        setCookieOnSuccess(res, serialize(this.sessionName, sign(this.secret, fresh as string), this.cookieOptions));
+      },
+    };
   }
 }

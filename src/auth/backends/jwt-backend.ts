@@ -2,6 +2,7 @@
 import type { Request } from 'express';
 import { toAuthData, type AuthData } from '../auth-data';
 import type { AuthBackend } from './backend';
+import { MAX_TOKEN_LENGTH } from '../jwt/verify';
 import { InvalidOptionError } from '../../errors';
 
 /** What the backend needs of a token service (JWTService and RedisJWTService fit). */
@@ -11,8 +12,8 @@ export interface AccessTokenValidator {
 
 // RFC 6750 §2.1: b64token after the (case-insensitive, RFC 7235) scheme.
 const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
-/** Longer headers are not even parsed. */
-export const MAX_AUTHORIZATION_LENGTH = 8192;
+/** Longer headers are not even parsed: a token of `MAX_TOKEN_LENGTH` plus the scheme and spaces (issue 13 item 7). */
+export const MAX_AUTHORIZATION_LENGTH = MAX_TOKEN_LENGTH + 16;
 
 /** Extracts the bearer token, or null for anything else. */
 export function bearerToken(req: Request): string | null {

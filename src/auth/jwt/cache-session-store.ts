@@ -1,42 +1,37 @@
 /**
- * @module Sessions over any `Cache`: one JSON document per subject, changed under the subject's
- * lock (an in-process queue first, so one process never contends with itself, then `cache.lock`
- * for other processes sharing the cache).
+ * @module Sessions over any `Cache`: one JSON document per subject (at most `maxSessions` records, so
+ * a bounded rewrite), changed under the subject's lock (an in-process queue first, so one process
+ * never contends with itself, then `cache.lock` for other processes sharing the cache).
  */
 import type { Cache } from '../../cache/cache';
 import { redisKey } from '../../utils/redis-key';
 import type { Revocation } from './revocation-registry';
 import * as state from './session-state';
-import type { Lifetimes, Presented, SessionStore, StoreResult } from './session-store';
+import type { NextTokens, Presented, SessionPolicy, SessionStore, StoreResult } from './session-store';
 
 export class CacheSessionStore implements SessionStore {
   private readonly queues = new Map<string, Promise<unknown>>();
 
   constructor(private readonly cache: Cache, private readonly prefix: string) {}
 
-  issue(sub: string, fid: string, rjti: string, ajti: string, ttl: Lifetimes): Promise<void> {
-    return this.change(sub, (sessions, now) => {
-      sessions[fid] = { rjti, ajti, expMs: now + ttl.refreshTtlMs };
-    });
+  issue(sub: string, fid: string, next: NextTokens, policy: SessionPolicy): Promise<StoreResult> {
+    return this.change(sub, (sessions, now) => state.issue(sessions, fid, next, now, policy));
   }
 
-  rotate(p: Presented, rjti: string, ajti: string, ttl: Lifetimes): Promise<StoreResult> {
-    return this.change(p.sub, (sessions, now) => state.rotate(sessions, p, rjti, ajti, now, ttl));
+  rotate(p: Presented, next: NextTokens, policy: SessionPolicy): Promise<StoreResult> {
+    return this.change(p.sub, (sessions, now) => state.rotate(sessions, p, next, now, policy));
   }
 
-  check(p: Presented, ttl: Lifetimes): Promise<StoreResult> {
-    return this.change(p.sub, (sessions, now) => state.checkPresented(sessions, p, now, ttl));
+  check(p: Presented, policy: SessionPolicy): Promise<StoreResult> {
+    return this.change(p.sub, (sessions, now) => state.checkPresented(sessions, p, now, policy));
   }
 
-  revoke(p: Presented, ttl: Lifetimes, targetJti?: string): Promise<StoreResult> {
-    return this.change(p.sub, (sessions, now) => state.revoke(sessions, p, now, ttl, targetJti));
+  revoke(p: Presented, policy: SessionPolicy, targetJti?: string): Promise<StoreResult> {
+    return this.change(p.sub, (sessions, now) => state.revoke(sessions, p, now, policy, targetJti));
   }
 
-  revokeAll(sub: string, ttl: Lifetimes): Promise<{ count: number; revocations: Revocation[] }> {
-    return this.change(sub, (sessions, now) => {
-      const revocations = state.revokeAll(sessions, now, ttl);
-      return { count: revocations.length, revocations };
-    });
+  revokeAll(sub: string, policy: SessionPolicy): Promise<{ count: number; revocations: Revocation[] }> {
+    return this.change(sub, (sessions, now) => state.revokeAll(sessions, now, policy));
   }
 
   async search(sub: string): Promise<string[]> {
@@ -50,7 +45,7 @@ export class CacheSessionStore implements SessionStore {
 
   private async read(sub: string, now: number): Promise<state.Sessions> {
     const raw = await this.cache.get(redisKey(this.prefix, 'sess', sub));
-    return state.prune(raw ? (JSON.parse(raw) as state.Sessions) : {}, now);
+    return state.prune(Object.assign(state.emptySessions(), raw ? (JSON.parse(raw) as state.Sessions) : {}), now);
   }
 
   /** Read-modify-write of one subject's sessions, serialised per subject. */

@@ -1,7 +1,7 @@
 /** @module What every token operation works with, built once by the service. */
 import type { JWTConfig } from './options';
 import type { RevocationRegistry } from './revocation-registry';
-import type { Lifetimes, SessionStore } from './session-store';
+import type { SessionPolicy, SessionStore } from './session-store';
 import type { AccessPayload, BaseClaims } from './types';
 import type { VerifiedTokenCache } from './verified-cache';
 
@@ -12,7 +12,17 @@ export interface TokenContext {
   verified: VerifiedTokenCache<AccessPayload<BaseClaims>>;
 }
 
-/** The configured lifetimes in ms. */
-export function lifetimes(config: JWTConfig): Lifetimes {
-  return { refreshTtlMs: config.refreshTtlS * 1000, accessTtlMs: config.accessTtlS * 1000 };
+/** The configured session rules in ms. */
+export function policy(config: JWTConfig): SessionPolicy {
+  return {
+    refreshTtlMs: config.refreshTtlS * 1000,
+    toleranceMs: config.clockToleranceS * 1000,
+    maxSessions: config.maxSessionsPerSubject,
+    graceMs: config.rotationGraceS * 1000,
+  };
+}
+
+/** Applies revocations a store call caused to this process at once (others learn them by pub/sub). */
+export function applyRevocations(ctx: TokenContext, revocations: readonly { kind: 'j' | 'f' | 'g'; id: string; gen?: number; untilMs: number }[]): void {
+  for (const revocation of revocations) ctx.registry.add(revocation);
 }

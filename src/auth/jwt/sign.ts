@@ -15,14 +15,16 @@ export interface TokenSpec {
   type: 'access' | 'refresh';
   jti: string;
   fid: string;
+  /** Family generation (`fgen`). @default 0 */
+  gen?: number;
   iat: number;
   ttlS: number;
 }
 
 /** Signs a token; the algorithm is the key's. */
 export function signToken(config: JWTConfig, spec: TokenSpec): Promise<string> {
-  const jwt = new SignJWT({ ...spec.claims, token_type: spec.type, fid: spec.fid })
-    .setProtectedHeader({ alg: config.key.algorithm, typ: TOKEN_TYP[spec.type] })
+  const jwt = new SignJWT({ ...spec.claims, token_type: spec.type, fid: spec.fid, fgen: spec.gen ?? 0 })
+    .setProtectedHeader({ alg: config.key.algorithm, typ: TOKEN_TYP[spec.type], ...(config.key.kid ? { kid: config.key.kid } : {}) })
     .setIssuedAt(spec.iat)
     .setExpirationTime(spec.iat + spec.ttlS)
     .setJti(spec.jti);

@@ -13,6 +13,8 @@ export interface IssuedClaims {
   jti: string;
   /** Family id: one per login, constant across rotations. */
   fid: string;
+  /** Family generation: 0 at login, +1 per rotation; access tokens of earlier generations are revoked. */
+  fgen: number;
   token_type: 'access' | 'refresh';
   iss?: string;
   aud?: string | string[];
@@ -27,4 +29,7 @@ export type RefreshPayload<C extends BaseClaims = BaseClaims> = C & IssuedClaims
 export const TOKEN_TYP = { access: 'at+jwt', refresh: 'rt+jwt' } as const;
 
 /** Claims the service sets itself; a caller's copies are dropped. */
-export const RESERVED_CLAIMS: readonly string[] = ['iat', 'exp', 'nbf', 'jti', 'fid', 'token_type', 'iss', 'aud'];
+export const RESERVED_CLAIMS: readonly string[] = ['iat', 'exp', 'nbf', 'jti', 'fid', 'fgen', 'token_type', 'iss', 'aud'];
+
+/** Member names never copied into a claims object: assigning them would replace its prototype. */
+export const UNSAFE_MEMBERS: readonly string[] = ['__proto__', 'constructor', 'prototype'];

@@ -1,5 +1,5 @@
 /** @module Validates access tokens (locally) and refresh tokens (against the session store). */
-import { lifetimes, type TokenContext } from './context';
+import { applyRevocations, policy, type TokenContext } from './context';
 import { MAX_TOKEN_LENGTH, verifyToken } from './verify';
 import type { AccessPayload, BaseClaims, RefreshPayload } from './types';
 
@@ -20,14 +20,15 @@ export async function validateAccessToken(ctx: TokenContext, token: unknown): Pr
     ctx.verified.delete(token);
     return null;
   }
-  return ctx.registry.isRevoked(payload.jti, payload.fid) ? null : payload;
+  const gen = typeof payload.fgen === 'number' ? payload.fgen : 0;
+  return ctx.registry.isRevoked(payload.jti, payload.fid, gen, payload.exp * 1000) ? null : payload;
 }
 
 /** Verifies the refresh token and that it is its family's current one (a stale one revokes the family). */
 export async function validateRefreshToken(ctx: TokenContext, token: unknown): Promise<RefreshPayload<BaseClaims> | null> {
   const payload = await verifyToken(ctx.config, token, 'refresh');
   if (!payload) return null;
-  const result = await ctx.store.check({ sub: payload.sub, fid: payload.fid, jti: payload.jti }, lifetimes(ctx.config));
-  result.revocations.forEach((r) => ctx.registry.add(r));
+  const result = await ctx.store.check({ sub: payload.sub, fid: payload.fid, jti: payload.jti }, policy(ctx.config));
+  applyRevocations(ctx, result.revocations);
   return result.outcome === 'ok' ? (payload as RefreshPayload<BaseClaims>) : null;
 }

@@ -2,8 +2,8 @@
  * @module Verifies one token with jose: the algorithm is pinned to the key's (no `none`, no HS/RS
  * confusion), `kid`/`jku`/`x5u` are never used to pick a key, and the token type must match.
  */
-import { jwtVerify } from 'jose';
-import type { JWTConfig } from './options';
+import { jwtVerify, type JWTHeaderParameters } from 'jose';
+import type { JWTConfig, OwnKey } from './options';
 import { TOKEN_TYP, type BaseClaims, type IssuedClaims } from './types';
 
 /** Tokens longer than this are refused unread: a bound on work per hostile request. */
@@ -17,8 +17,8 @@ export async function verifyToken(
 ): Promise<(BaseClaims & IssuedClaims) | null> {
   if (typeof token !== 'string' || token.length === 0 || token.length > MAX_TOKEN_LENGTH) return null;
   try {
-    const { payload } = await jwtVerify(token, config.key.verifyKey, {
-      algorithms: [config.key.algorithm],
+    const { payload } = await jwtVerify(token, (header: JWTHeaderParameters) => ownKey(config, header).verifyKey, {
+      algorithms: [config.key.algorithm, ...config.previousKeys.map((k) => k.algorithm)],
       typ: TOKEN_TYP[type],
       issuer: config.issuer,
       audience: config.audience,
@@ -29,4 +29,16 @@ export async function verifyToken(
   } catch {
     return null;
   }
+}
+
+/**
+ * The service's own key a header names: its `kid` must be one of ours (no kid → the current key only)
+ * and its `alg` that key's algorithm. Nothing from the header is used as a key.
+ * @throws Error for any other header (the token is then invalid)
+ */
+export function ownKey(config: JWTConfig, header: JWTHeaderParameters): OwnKey {
+  const { kid } = header;
+  const key = kid === undefined || kid === config.key.kid ? config.key : config.previousKeys.find((k) => k.kid === kid);
+  if (!key || header.alg !== key.algorithm) throw new Error('no key of ours matches the token header');
+  return key;
 }

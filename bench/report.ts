@@ -1,0 +1,123 @@
+/**
+ * Renders a bench artifact (bench/results/latest.json) as Markdown: the table for latest.md and the
+ * README's Performance figures. The README block is generated, never typed: `npm run bench:readme`
+ * writes it and spec/bench/readme-figures.spec.ts checks that it matches the artifact.
+ */
+
+export interface VariantRow {
+  name: string;
+  variant: string;
+  ratio: number;
+  ratioMin: number;
+  ratioMax: number;
+  rps: number;
+  cpuUsPerRequest: number;
+  extraCpuUs: number;
+  extraCpuUsMin: number;
+  extraCpuUsMax: number;
+  p99Ms: number;
+  redisCommandsPerRequest: number | null;
+  failedRequests: number;
+  verifiedCacheHitRate: number | null;
+  tokensExhausted: boolean | null;
+}
+
+export interface BenchReport {
+  machine: { cpu: string; cores: number; memoryGiB: number; date: string };
+  versions: Record<string, string>;
+  method: { rounds: number; durationS: number; connections: number; pacedRounds: number; pacedRate: number; loadGenerator: string };
+  rows: VariantRow[];
+  pacedP99Ms: Record<string, { median: number; min: number; max: number }>;
+  redisBytesPerIdentityRule: Record<string, number>;
+  tokenOps: Record<string, number>;
+  elapsedS: number;
+}
+
+const fmt = (n: number) => n.toLocaleString('en-US');
+const signed = (n: number) => `${n >= 0 ? '+' : ''}${n.toFixed(1)}`;
+
+function row(report: BenchReport, name: string): VariantRow {
+  const found = report.rows.find((r) => r.name === name);
+  if (!found) throw new Error(`bench artifact has no variant ${name}`);
+  return found;
+}
+
+/** The targets of the performance issue, checked against this run. */
+export function targets(report: BenchReport): { target: string; measured: string; met: boolean }[] {
+  const r = (name: string) => row(report, name);
+  const limited = report.rows.filter((x) => x.name.startsWith('webtool-') && x.name !== 'webtool-unlimited-redis' && x.redisCommandsPerRequest !== null);
+  return [
+    {
+      target: 'InMemoryCache path: extra CPU per request ≤ rate-limiter-flexible memory’s',
+      measured: `${signed(r('webtool-user-memory').extraCpuUs)} µs vs ${signed(r('rlf-memory').extraCpuUs)} µs`,
+      met: r('webtool-user-memory').extraCpuUs <= r('rlf-memory').extraCpuUs,
+    },
+    {
+      target: 'sliding log on Redis within 10 µs of gcra',
+      measured: `${signed(r('webtool-user-redis-log').extraCpuUs)} µs vs ${signed(r('webtool-user-redis').extraCpuUs)} µs`,
+      met: r('webtool-user-redis-log').extraCpuUs - r('webtool-user-redis').extraCpuUs <= 10,
+    },
+    {
+      target: 'user + limit on Redis, token reused: within 5 µs of jose (cached) + one EVALSHA',
+      measured: `${signed(r('webtool-user-redis').extraCpuUs)} µs vs ${signed(r('jose-cached-evalsha').extraCpuUs)} µs; ratio ${r('webtool-user-redis').ratio.toFixed(2)} vs ${r('jose-cached-evalsha').ratio.toFixed(2)}`,
+      met: r('webtool-user-redis').extraCpuUs - r('jose-cached-evalsha').extraCpuUs <= 5,
+    },
+    {
+      target: 'fresh token per request: CPU no more than jose + rate-limiter-flexible',
+      measured: `${signed(r('webtool-user-redis-fresh').extraCpuUs)} µs vs ${signed(r('jose-rlf-redis').extraCpuUs)} µs; verified-cache hit rate ${r('webtool-user-redis-fresh').verifiedCacheHitRate}`,
+      met: r('webtool-user-redis-fresh').extraCpuUs <= r('jose-rlf-redis').extraCpuUs && r('webtool-user-redis-fresh').verifiedCacheHitRate === 0,
+    },
+    {
+      target: '1 Redis command per limited request for any number of rules, 0 for authentication',
+      measured: `${[...new Set(limited.map((x) => x.redisCommandsPerRequest))].join(', ')} per limited request (3 rules: ${r('webtool-user-redis-3rules').redisCommandsPerRequest}); unlimited route: ${r('webtool-unlimited-redis').redisCommandsPerRequest}`,
+      met: limited.every((x) => x.redisCommandsPerRequest === 1) && r('webtool-unlimited-redis').redisCommandsPerRequest === 0,
+    },
+  ];
+}
+
+/** The whole report as Markdown (latest.md and the README block). */
+export function renderMarkdown(report: BenchReport): string {
+  const { machine, method, versions } = report;
+  const paced = Object.entries(report.pacedP99Ms);
+  const bareP99 = report.pacedP99Ms.bare?.median ?? 0;
+  return [
+    `Measured ${machine.date.slice(0, 10)} on ${machine.cpu} (${machine.cores} cores), Node ${versions.node}, Redis ${versions.redis}; ` +
+      `${method.rounds} interleaved rounds × ${method.durationS} s (bare first, the rest in random order), ${method.connections} connections, ` +
+      `${method.loadGenerator}; medians, with the spread over rounds. Server CPU is user + system time of the server process(es) per request; ` +
+      '“extra” is above bare Express in the same round.',
+    '',
+    '| variant | extra server CPU µs / request (spread) | ratio to bare (spread) | req/s | p99 ms | Redis commands / request | failed |',
+    '|---|---|---|---|---|---|---|',
+    ...report.rows.map(
+      (r) =>
+        `| ${r.variant} | ${r.name === 'bare' ? `${r.cpuUsPerRequest.toFixed(1)} (absolute)` : `${signed(r.extraCpuUs)} (${signed(r.extraCpuUsMin)} … ${signed(r.extraCpuUsMax)})`} | ` +
+        `${r.ratio.toFixed(2)} (${r.ratioMin.toFixed(2)} … ${r.ratioMax.toFixed(2)}) | ${fmt(r.rps)} | ${r.p99Ms} | ${r.redisCommandsPerRequest ?? '–'} | ${r.failedRequests} |`,
+    ),
+    '',
+    `Verified-token cache hit rate: fresh tokens ${row(report, 'webtool-user-redis-fresh').verifiedCacheHitRate} ` +
+      `(every token new to the server${row(report, 'webtool-user-redis-fresh').tokensExhausted ? '; TOKENS RAN OUT — run invalid' : ''}); ` +
+      `10,000 users drawn Zipf(1.1) ${row(report, 'webtool-user-redis-zipf').verifiedCacheHitRate}.`,
+    '',
+    `Paced at ${fmt(method.pacedRate)} req/s, ${method.pacedRounds} interleaved rounds in random order, p99 median (min … max), and above bare: ` +
+      paced.map(([k, v]) => `${k} ${v.median} ms (${v.min} … ${v.max})${k === 'bare' ? '' : ` ${signed(v.median - bareP99)} ms`}`).join('; ') + '.',
+    '',
+    `Redis memory per (identity, rule) at 10,000 identities (\`used_memory\` growth): ${Object.entries(report.redisBytesPerIdentityRule).map(([k, v]) => `${k} ${fmt(v)} B`).join('; ')}.`,
+    '',
+    `Token service on Redis at concurrency 50, counting only operations that did their work: ${Object.entries(report.tokenOps).map(([k, v]) => `${k} ${fmt(v)}`).join('; ')}.`,
+    '',
+    '| target | this run | met |',
+    '|---|---|---|',
+    ...targets(report).map((t) => `| ${t.target} | ${t.measured} | ${t.met ? 'yes' : '**no**'} |`),
+  ].join('\n');
+}
+
+export const README_BEGIN = '<!-- bench:begin (generated by npm run bench:readme from bench/results/latest.json) -->';
+export const README_END = '<!-- bench:end -->';
+
+/** `readme` with the block between the markers replaced by the rendered artifact. */
+export function spliceReadme(readme: string, report: BenchReport): string {
+  const begin = readme.indexOf(README_BEGIN);
+  const end = readme.indexOf(README_END);
+  if (begin < 0 || end < begin) throw new Error('README has no bench markers');
+  return `${readme.slice(0, begin + README_BEGIN.length)}\n${renderMarkdown(report)}\n${readme.slice(end)}`;
+}

@@ -1,0 +1,338 @@
+/**
+ * @module `Database`: request-scoped transactions over a `Driver` (pg or PGlite). The current scope travels
+ * through AsyncLocalStorage, so it survives `await`, `Promise.all`, timers and body parsers that re-enter it.
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { DbClosedError, InvalidOptionError, SerializationError, TransactionAbortedError, TransactionPropagationError } from '../errors';
+import type { RequestState, Scope, Store } from './context';
+import type { Driver, PoolStats, QueryInput, QueryResult } from './driver';
+import { runHooks } from './hooks';
+import type { Logger } from './logger';
+import { backoffMs, checkOptions, parseRetry, RETRYABLE_SQLSTATES, type RetryOptions, type RetryPolicy, type TransactionOptions } from './options';
+import { PgDriver } from './pg-driver';
+import { PGliteDriver } from './pglite-driver';
+import { isConnectionError, sanitizeError, sqlState } from './sanitize';
+import { ScopedPool } from './scoped-pool';
+import { Level, Transaction, type Hook } from './transaction';
+
+/** Options of {@link Database}. */
+export interface DatabaseOptions {
+  /** A `postgres://` URL (pg pool), or a `Driver`. @default PGlite in memory */
+  primary?: string | Driver;
+  /** Read replicas: `readOnly` transactions go to them until the request has used the primary. */
+  replicas?: (string | Driver)[];
+  /** Bound on waiting for a connection; then `DbUnavailableError` (503). @default 5000 */
+  acquireTimeoutMs?: number;
+  /** Pool size of pools built from URLs. @default 10 */
+  maxConnections?: number;
+  /** Retry of 40001/40P01 on the outermost scope. @default { attempts: 10, baseMs: 10, maxMs: 500 } */
+  retry?: false | RetryOptions;
+  /** @default console */
+  logger?: Logger;
+}
+
+/** A statement runner: what `db.transaction` hands its callback, and what `db.query` is. */
+export interface SqlClient {
+  query<R = any>(query: QueryInput, values?: unknown[]): Promise<QueryResult<R>>;
+}
+
+/** Connection and latency figures from {@link Database.health}. */
+export interface DriverHealth extends PoolStats {
+  ok: boolean;
+  latencyMs: number;
+}
+
+/** What {@link Database.health} reports. */
+export interface Health {
+  ok: boolean;
+  primary: DriverHealth;
+  replicas: DriverHealth[];
+  /** Outermost transactions running now. */
+  activeTransactions: number;
+}
+
+const defaultRetry: RetryPolicy = { attempts: 10, baseMs: 10, maxMs: 500 };
+
+/**
+ * Request-scoped PostgreSQL transactions.
+ * @example
+ * const db = Database.fromEnv();
+ * await db.transaction(async (tx) => tx.query('UPDATE users SET name = $1 WHERE id = $2', ['a', 1]));
+ */
+export class Database implements SqlClient {
+  /** A pg-compatible pool whose `query`/`connect` join the current transaction: give it to Kysely, Drizzle or pg code. */
+  readonly pool: ScopedPool;
+  readonly primary: Driver;
+  readonly replicas: Driver[];
+  readonly acquireTimeoutMs: number;
+  private readonly retry: RetryPolicy | false;
+  private readonly logger: Logger;
+  private readonly als = new AsyncLocalStorage<Store>();
+  private pinned?: Scope;
+  private active = 0;
+  private nextReplica = 0;
+  private closing?: Promise<void>;
+  private drained?: () => void;
+
+  /** @throws InvalidOptionError naming the option */
+  constructor(options: DatabaseOptions = {}) {
+    const max = options.maxConnections ?? 10;
+    if (!Number.isInteger(max) || max < 1) throw new InvalidOptionError('maxConnections', 'must be an integer ≥ 1');
+    this.acquireTimeoutMs = options.acquireTimeoutMs ?? 5000;
+    if (!Number.isInteger(this.acquireTimeoutMs) || this.acquireTimeoutMs < 1) throw new InvalidOptionError('acquireTimeoutMs', 'must be an integer ≥ 1');
+    this.retry = parseRetry(options.retry, defaultRetry);
+    this.logger = options.logger ?? console;
+    const driver = (option: string, d: string | Driver) => {
+      if (typeof d !== 'string') return d;
+      // The URL itself is never echoed: it may carry a password.
+      if (!/^postgres(ql)?:\/\//.test(d)) throw new InvalidOptionError(option, 'must be a postgres:// URL or a Driver');
+      return new PgDriver({ connectionString: d, pool: { max }, logger: this.logger });
+    };
+    this.primary = options.primary === undefined ? new PGliteDriver() : driver('primary', options.primary);
+    this.replicas = (options.replicas ?? []).map((r, i) => driver(`replicas[${i}]`, r));
+    this.pool = new ScopedPool(this);
+  }
+
+  /**
+   * `DATABASE_URL` → pg (with `DATABASE_REPLICA_URLS`, comma-separated, as replicas);
+   * otherwise PGlite in `WEBTOOL_PGLITE_DIR`, or in memory.
+   */
+  static fromEnv(env: NodeJS.ProcessEnv = process.env, options: Omit<DatabaseOptions, 'primary' | 'replicas'> = {}): Database {
+    const url = env.DATABASE_URL;
+    if (url) {
+      const replicas = (env.DATABASE_REPLICA_URLS ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+      return new Database({ ...options, primary: url, replicas });
+    }
+    return new Database({ ...options, primary: new PGliteDriver({ dataDir: env.WEBTOOL_PGLITE_DIR || undefined }) });
+  }
+
+  /** The scope statements run in now: the current transaction, else the one `withRollback` pinned. @internal */
+  currentScope(): Scope | undefined {
+    return this.als.getStore()?.scope ?? this.pinned;
+  }
+
+  /** Whether a statement run now would run inside a transaction. */
+  inTransaction(): boolean {
+    return this.currentScope() !== undefined;
+  }
+
+  /** Runs a statement in the current transaction, or on its own (autocommit) outside one. */
+  async query<R = any>(query: QueryInput, values?: unknown[]): Promise<QueryResult<R>> {
+    const scope = this.currentScope();
+    if (scope) return scope.tx.query<R>(query, values);
+    const lease = await this.autocommitDriver().acquire(this.acquireTimeoutMs);
+    let broken = false;
+    try {
+      return await lease.query<R>(query, values);
+    } catch (err) {
+      broken = isConnectionError(err);
+      throw sanitizeError(err);
+    } finally {
+      lease.release(broken);
+    }
+  }
+
+  /** The driver autocommit statements use: the primary (and the request sticks to it). @internal */
+  autocommitDriver(): Driver {
+    if (this.closing) throw new DbClosedError('database is closed');
+    const store = this.als.getStore();
+    if (store) store.request.usedPrimary = true;
+    return this.primary;
+  }
+
+  /**
+   * Runs `fn` in a transaction according to `options.propagation`; commits when it returns, rolls back when it
+   * throws. The outermost scope retries 40001/40P01 (the whole `fn`, which must therefore be safe to re-run).
+   * @throws TransactionAbortedError when COMMIT did not commit; SerializationError when retries ran out;
+   *   TransactionPropagationError; DbUnavailableError; or what `fn` threw
+   */
+  async transaction<T>(fn: (tx: SqlClient) => Promise<T> | T, options: TransactionOptions = {}): Promise<T> {
+    checkOptions(options);
+    const store = this.als.getStore();
+    const outer = store?.scope;
+    const request = store?.request ?? { usedPrimary: false };
+    const single = outer !== undefined && outer.tx.driver.maxConnections === 1 && !this.pinned;
+    const fresh = () => (this.pinned ? this.nested(outer ?? this.pinned, fn, request, true) : this.root(fn, options, request));
+    switch (options.propagation ?? 'required') {
+      case 'required':
+        return outer ? this.join(outer, fn) : fresh();
+      case 'supports':
+        return outer ? this.join(outer, fn) : this.withoutTransaction(fn, request);
+      case 'mandatory':
+        if (!outer) throw new TransactionPropagationError('propagation "mandatory": no transaction is running');
+        return this.join(outer, fn);
+      case 'never':
+        if (outer) throw new TransactionPropagationError('propagation "never": a transaction is running');
+        return this.withoutTransaction(fn, request);
+      case 'nested':
+        return outer ? this.nested(outer, fn, request, false) : fresh();
+      case 'requires_new':
+        if (single) throw new TransactionPropagationError('propagation "requires_new" inside a transaction needs a second connection, and this driver (PGlite) has one');
+        return fresh();
+      case 'not_supported':
+        if (single) throw new TransactionPropagationError('propagation "not_supported" inside a transaction needs a second connection, and this driver (PGlite) has one');
+        return this.withoutTransaction(fn, request);
+    }
+  }
+
+  /** Registers a hook run once after the current transaction commits (at once outside a transaction). */
+  afterCommit(hook: () => unknown): void {
+    const scope = this.currentScope();
+    if (scope && scope !== this.pinned) scope.level.afterCommit.push(hook);
+    else void runHooks([hook], this.logger, 'afterCommit');
+  }
+
+  /** Registers a hook run once after the current transaction (or its savepoint) rolls back; it gets the error. */
+  afterRollback(hook: (error: unknown) => unknown): void {
+    const scope = this.currentScope();
+    if (scope && scope !== this.pinned) scope.level.afterRollback.push(hook as Hook);
+  }
+
+  private async join<T>(scope: Scope, fn: (tx: SqlClient) => Promise<T> | T): Promise<T> {
+    try {
+      return await fn(this);
+    } catch (err) {
+      // Spring's rule: an error that leaves a joined scope dooms the whole transaction.
+      scope.level.markRollbackOnly(err);
+      throw err;
+    }
+  }
+
+  private withoutTransaction<T>(fn: (tx: SqlClient) => Promise<T> | T, request: RequestState): Promise<T> {
+    return this.als.run({ scope: undefined, request }, async () => fn(this));
+  }
+
+  private async root<T>(fn: (tx: SqlClient) => Promise<T> | T, options: TransactionOptions, request: RequestState): Promise<T> {
+    if (this.closing) throw new DbClosedError('database is closed');
+    const policy = parseRetry(options.retry, this.retry);
+    this.active++;
+    try {
+      for (let attempt = 1; ; attempt++) {
+        const tx = new Transaction(this.pickDriver(options, request), options, this.acquireTimeoutMs);
+        const scope: Scope = { tx, level: new Level() };
+        let result: T;
+        try {
+          result = await this.als.run({ scope, request }, async () => fn(this));
+          await tx.commit(scope.level);
+        } catch (err) {
+          await tx.rollback();
+          const retryable = isRetryable(err);
+          if (retryable && policy && attempt < policy.attempts) {
+            await sleep(backoffMs(policy, attempt));
+            continue;
+          }
+          await runHooks(scope.level.afterRollback, this.logger, 'afterRollback', err);
+          if (retryable) throw new SerializationError(attempt, { cause: err });
+          throw err;
+        }
+        await runHooks(scope.level.afterCommit, this.logger, 'afterCommit');
+        return result;
+      }
+    } finally {
+      if (--this.active === 0) this.drained?.();
+    }
+  }
+
+  private async nested<T>(outer: Scope, fn: (tx: SqlClient) => Promise<T> | T, request: RequestState, asRoot: boolean): Promise<T> {
+    const parent = outer.level;
+    const previous = parent.childLock;
+    let unlock!: () => void;
+    parent.childLock = new Promise<void>((resolve) => (unlock = resolve));
+    await previous;
+    try {
+      const { tx } = outer;
+      const name = await tx.savepoint();
+      const scope: Scope = { tx, level: new Level() };
+      let result: T;
+      try {
+        result = await this.als.run({ scope, request }, async () => fn(this));
+        if (scope.level.rollbackOnly) throw new TransactionAbortedError('savepoint was marked rollback-only: an error escaped a joined scope', { cause: scope.level.rollbackCause });
+      } catch (err) {
+        await tx.rollbackToSavepoint(name).catch((e) => parent.markRollbackOnly(e));
+        await runHooks(scope.level.afterRollback, this.logger, 'afterRollback', err);
+        throw err;
+      }
+      await tx.releaseSavepoint(name);
+      if (asRoot) await runHooks(scope.level.afterCommit, this.logger, 'afterCommit');
+      else parent.absorb(scope.level);
+      return result;
+    } finally {
+      unlock();
+    }
+  }
+
+  private pickDriver(options: TransactionOptions, request: RequestState): Driver {
+    if (options.readOnly && this.replicas.length > 0 && !request.usedPrimary) {
+      return this.replicas[this.nextReplica++ % this.replicas.length];
+    }
+    request.usedPrimary = true;
+    return this.primary;
+  }
+
+  /** Runs `fn` with a fresh request state (replica stickiness) unless one is running. @internal */
+  runInRequest<T>(fn: () => T): T {
+    if (this.als.getStore()) return fn();
+    return this.als.run({ scope: undefined, request: { usedPrimary: false } }, fn);
+  }
+
+  /** @internal see `withRollback` */
+  async pin(fn: () => Promise<void> | void): Promise<void> {
+    if (this.pinned) throw new TransactionPropagationError('withRollback is already running on this Database');
+    const tx = new Transaction(this.primary, {}, this.acquireTimeoutMs);
+    this.pinned = { tx, level: new Level() };
+    try {
+      await this.als.run({ scope: undefined, request: { usedPrimary: true } }, async () => fn());
+      await this.pinned.level.childLock;
+    } finally {
+      this.pinned = undefined;
+      await tx.rollback();
+    }
+  }
+
+  /** `SELECT 1` latency and pool figures of the primary and every replica. Never throws. */
+  async health(): Promise<Health> {
+    const [primary, ...replicas] = await Promise.all([this.primary, ...this.replicas].map((d) => this.check(d)));
+    return { ok: primary.ok && replicas.every((r) => r.ok), primary, replicas, activeTransactions: this.active };
+  }
+
+  private async check(driver: Driver): Promise<DriverHealth> {
+    const started = performance.now();
+    let ok = false;
+    try {
+      const lease = await driver.acquire(this.acquireTimeoutMs);
+      try {
+        await lease.query('SELECT 1');
+        ok = true;
+      } finally {
+        lease.release(!ok);
+      }
+    } catch {
+      ok = false;
+    }
+    const stats: PoolStats = driver.stats();
+    return { ok, latencyMs: Math.round((performance.now() - started) * 100) / 100, ...stats };
+  }
+
+  /**
+   * Stops accepting new transactions, lets running ones finish (up to `timeoutMs`), then closes every connection.
+   * Idempotent.
+   */
+  close(options: { timeoutMs?: number } = {}): Promise<void> {
+    this.closing ??= (async () => {
+      if (this.active > 0) {
+        await new Promise<void>((resolve) => {
+          this.drained = resolve;
+          setTimeout(resolve, options.timeoutMs ?? 10_000).unref();
+        });
+      }
+      await Promise.all([this.primary, ...this.replicas].map((d) => d.close()));
+    })();
+    return this.closing;
+  }
+}
+
+function isRetryable(err: unknown): boolean {
+  const state = sqlState(err) ?? (err instanceof TransactionAbortedError ? sqlState(err.cause) : undefined);
+  return state !== undefined && RETRYABLE_SQLSTATES.includes(state);
+}

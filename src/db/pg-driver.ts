@@ -1,0 +1,102 @@
+/**
+ * @module `Driver` over pg's `Pool`. Acquire is bounded by webtool itself (pg's `connectionTimeoutMillis`
+ * leaks a late client, node-postgres#3543): a client that arrives after the bound is released at once.
+ */
+import type { Pool, PoolClient, PoolConfig } from 'pg';
+import { DbUnavailableError } from '../errors';
+import type { Driver, Lease, PoolStats, QueryInput, QueryResult } from './driver';
+import { sanitizeError } from './sanitize';
+import type { Logger } from './logger';
+
+/** Options of {@link PgDriver}: a connection string or a pg `PoolConfig`, or a pool you built. */
+export interface PgDriverOptions {
+  /** `postgres://…`; never logged. */
+  connectionString?: string;
+  /** More pg `PoolConfig`; `max` defaults to 10. */
+  pool?: PoolConfig;
+  /** Logs pool errors (idle clients losing their connection) without the client. */
+  logger?: Logger;
+}
+
+class PgLease implements Lease {
+  private broken = false;
+  private released = false;
+  private readonly onError = (err: Error) => {
+    // A checked-out client whose connection dies emits 'error'; without a listener the process would crash.
+    this.broken = true;
+    this.logger?.warn('webtool/db: connection error on a leased client', sanitizeError(err).message);
+  };
+
+  constructor(private readonly client: PoolClient, private readonly logger?: Logger) {
+    client.on('error', this.onError);
+  }
+
+  async query<R>(query: QueryInput, values?: unknown[]): Promise<QueryResult<R>> {
+    try {
+      return (await this.client.query(query as any, values as any[])) as unknown as QueryResult<R>;
+    } catch (err) {
+      throw sanitizeError(err);
+    }
+  }
+
+  release(destroy = false): void {
+    if (this.released) return;
+    this.released = true;
+    this.client.removeListener('error', this.onError);
+    this.client.release(destroy || this.broken ? true : undefined);
+  }
+}
+
+/** pg `Pool` behind the `Driver` interface. */
+export class PgDriver implements Driver {
+  readonly kind = 'pg';
+  readonly reportsCommandTag = true;
+  readonly maxConnections: number;
+  private readonly pool: Pool;
+  private closed?: Promise<void>;
+
+  constructor(options: PgDriverOptions) {
+    // Loaded lazily: pg is an optional peer.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const pg = require('pg') as typeof import('pg');
+    this.pool = new pg.Pool({ max: 10, ...options.pool, connectionString: options.connectionString ?? options.pool?.connectionString });
+    this.maxConnections = this.pool.options.max ?? 10;
+    this.pool.on('error', (err) => options.logger?.warn('webtool/db: idle client error', sanitizeError(err).message));
+    this.logger = options.logger;
+  }
+
+  private readonly logger?: Logger;
+
+  acquire(timeoutMs: number): Promise<Lease> {
+    if (this.closed) return Promise.reject(new DbUnavailableError('database is closed'));
+    return new Promise<Lease>((resolve, reject) => {
+      let late = false;
+      const timer = setTimeout(() => {
+        late = true;
+        reject(new DbUnavailableError(`no database connection within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.pool.connect().then(
+        (client) => {
+          if (late) return client.release();
+          clearTimeout(timer);
+          resolve(new PgLease(client, this.logger));
+        },
+        (err) => {
+          if (late) return;
+          clearTimeout(timer);
+          reject(new DbUnavailableError('cannot connect to the database', { cause: sanitizeError(err) }));
+        },
+      );
+    });
+  }
+
+  stats(): PoolStats {
+    const { totalCount, idleCount, waitingCount } = this.pool;
+    return { totalCount, idleCount, waitingCount, maxConnections: this.maxConnections };
+  }
+
+  close(): Promise<void> {
+    this.closed ??= this.pool.end();
+    return this.closed;
+  }
+}

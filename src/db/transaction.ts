@@ -1,0 +1,174 @@
+/**
+ * @module One physical transaction on one leased connection: lazy BEGIN, savepoints, rollback-only
+ * marks per level, and a checked COMMIT that never reports a rollback as a success.
+ */
+import { DbUnavailableError, TransactionAbortedError } from '../errors';
+import type { Driver, Lease, QueryInput, QueryResult } from './driver';
+import { beginStatement, type TransactionOptions } from './options';
+import { isConnectionError, sanitizeError, sqlState } from './sanitize';
+
+/** A hook run after the transaction commits (or rolls back). */
+export type Hook = (error?: unknown) => unknown;
+
+/**
+ * One level of a transaction: the whole of it, or one savepoint. Holds the hooks registered at this
+ * level and whether an error escaped a scope joined to it.
+ */
+export class Level {
+  readonly afterCommit: Hook[] = [];
+  readonly afterRollback: Hook[] = [];
+  rollbackOnly = false;
+  rollbackCause: unknown;
+  /** Serialises savepoints opened directly under this level (e.g. by `Promise.all`): savepoints nest, they do not interleave. */
+  childLock: Promise<void> = Promise.resolve();
+
+  markRollbackOnly(cause: unknown): void {
+    if (!this.rollbackOnly) this.rollbackCause = cause;
+    this.rollbackOnly = true;
+  }
+
+  /** Hands the hooks of a released savepoint to the level around it. */
+  absorb(child: Level): void {
+    this.afterCommit.push(...child.afterCommit);
+    this.afterRollback.push(...child.afterRollback);
+  }
+}
+
+/** A physical transaction. BEGIN runs at the first statement, so a request that never queries holds no connection. */
+export class Transaction {
+  private lease?: Lease;
+  private begun?: Promise<Lease>;
+  private finished = false;
+  private savepoints = 0;
+  /** The last statement error: the cause reported when COMMIT turns out to be a rollback. */
+  lastError: unknown;
+
+  constructor(
+    readonly driver: Driver,
+    private readonly options: TransactionOptions,
+    private readonly acquireTimeoutMs: number,
+  ) {}
+
+  /** Whether a connection was taken (BEGIN sent or under way). */
+  get started(): boolean {
+    return this.begun !== undefined;
+  }
+
+  private begin(): Promise<Lease> {
+    this.begun ??= (async () => {
+      const lease = await this.driver.acquire(this.acquireTimeoutMs);
+      try {
+        await lease.query(beginStatement(this.options));
+        if (this.options.timeoutMs) await lease.query(`SET LOCAL statement_timeout = ${Math.floor(this.options.timeoutMs)}`);
+      } catch (err) {
+        lease.release(true);
+        throw isConnectionError(err) ? new DbUnavailableError('cannot begin a transaction', { cause: sanitizeError(err) }) : err;
+      }
+      this.lease = lease;
+      return lease;
+    })();
+    return this.begun;
+  }
+
+  /** Runs a statement in this transaction, beginning it if needed. */
+  async query<R = any>(query: QueryInput, values?: unknown[]): Promise<QueryResult<R>> {
+    if (this.finished) throw new TransactionAbortedError('transaction already ended; a scope outlived its transaction');
+    const lease = await this.begin();
+    try {
+      return await lease.query<R>(query, values);
+    } catch (err) {
+      this.lastError = sanitizeError(err);
+      throw err;
+    }
+  }
+
+  /** Opens a savepoint; returns its name. */
+  async savepoint(): Promise<string> {
+    const name = `wt_sp_${++this.savepoints}`;
+    await this.query(`SAVEPOINT ${name}`);
+    return name;
+  }
+
+  /**
+   * Releases a savepoint. When a statement failed inside it and was swallowed, RELEASE fails (25P02):
+   * the savepoint is rolled back instead and `TransactionAbortedError` thrown.
+   */
+  async releaseSavepoint(name: string): Promise<void> {
+    try {
+      await this.query(`RELEASE SAVEPOINT ${name}`);
+    } catch (err) {
+      if (sqlState(err) !== '25P02') throw err;
+      const cause = this.lastError === err ? undefined : this.lastError;
+      await this.rollbackToSavepoint(name);
+      throw new TransactionAbortedError('a statement failed inside the savepoint; it was rolled back', { cause });
+    }
+  }
+
+  /** Rolls back to a savepoint and releases it; on failure the whole transaction is unusable. */
+  async rollbackToSavepoint(name: string): Promise<void> {
+    await this.query(`ROLLBACK TO SAVEPOINT ${name}`);
+    await this.query(`RELEASE SAVEPOINT ${name}`);
+  }
+
+  /**
+   * Commits. Throws `TransactionAbortedError` (after rolling back) when `level` is rollback-only or when
+   * PostgreSQL did not commit: the COMMIT tag says `ROLLBACK` (pg), or a probe fails with 25P02 (PGlite).
+   */
+  async commit(level: Level): Promise<void> {
+    if (level.rollbackOnly) {
+      await this.rollback();
+      throw new TransactionAbortedError('transaction was marked rollback-only: an error escaped a joined scope', { cause: level.rollbackCause });
+    }
+    if (!this.begun) return this.end(false);
+    const lease = await this.begin();
+    if (!this.driver.reportsCommandTag) {
+      try {
+        await lease.query('SELECT 1');
+      } catch (err) {
+        await this.rollback();
+        throw new TransactionAbortedError('a statement failed and was swallowed; the transaction rolled back', { cause: this.lastError ?? sanitizeError(err) });
+      }
+    }
+    let result: QueryResult;
+    try {
+      result = await lease.query('COMMIT');
+    } catch (err) {
+      // The outcome of a COMMIT whose connection died is unknown; such a connection is not reused.
+      const connection = isConnectionError(err);
+      this.end(connection);
+      if (connection) throw new DbUnavailableError('COMMIT failed: connection lost', { cause: sanitizeError(err) });
+      // e.g. a deferred constraint (23505) or a serialization failure (40001) detected at COMMIT
+      throw new TransactionAbortedError('COMMIT failed; the transaction rolled back', { cause: sanitizeError(err) });
+    }
+    this.end(false);
+    if (this.driver.reportsCommandTag && result.command !== 'COMMIT') {
+      throw new TransactionAbortedError('a statement failed and was swallowed; COMMIT rolled back', { cause: this.lastError });
+    }
+  }
+
+  /** Rolls back if begun; a connection that cannot roll back is destroyed, never reused. Idempotent. */
+  async rollback(): Promise<void> {
+    if (this.finished) return;
+    if (!this.begun) return this.end(false);
+    let lease: Lease;
+    try {
+      lease = await this.begun;
+    } catch {
+      this.finished = true;
+      return;
+    }
+    if (this.finished) return;
+    try {
+      await lease.query('ROLLBACK');
+      this.end(false);
+    } catch {
+      this.end(true);
+    }
+  }
+
+  private end(destroy: boolean): void {
+    this.finished = true;
+    this.lease?.release(destroy);
+    this.lease = undefined;
+  }
+}

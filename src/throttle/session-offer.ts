@@ -1,0 +1,42 @@
+/**
+ * @module The anonymous session offer at the limiter (issue 8 item 2, cookie farming). A cookie-less
+ * anonymous caller may be given a session only where a limit admitted the request; the IP-wide mint
+ * budget is decided as one more rule of the SAME store call, so one IP mints at most `budget.limit`
+ * sessions per window, whatever sequence of routes it requests.
+ */
+import type { Request } from 'express';
+import { getIdentity, type Identity } from '../auth/identity';
+import { compactKey } from '../utils/redis-key';
+import type { ConsumeRule, Decision, RateLimitStore } from './store';
+
+/** Suffix of the mint budget's key, beside the caller's (IP) identity: same hash tag, same slot. */
+const MINT_SUFFIX = 'mint';
+/** Offers already decided on this request (a request may pass several limiters). */
+const settled = new WeakSet<NonNullable<Identity['offer']>>();
+
+/**
+ * Decides `rules` in one store call, with the caller's session offer (if any) as one more rule.
+ * The mint rule never denies a request: when only it is spent, the route's rules are decided again
+ * without it (a second store call, only on that path) and no session is minted. The returned
+ * decision has one outcome per rule of `rules`.
+ */
+export async function consumeWithOffer(req: Request, store: RateLimitStore, keyPrefix: string, rules: ConsumeRule[]): Promise<Decision> {
+  const identity = getIdentity(req);
+  const offer = identity?.offer;
+  if (!identity || !offer || settled.has(offer)) return store.consume(rules);
+  const mint: ConsumeRule = { key: compactKey(keyPrefix, identity.key, MINT_SUFFIX), limit: offer.budget.limit, windowMs: offer.budget.windowMs, cost: 1, algorithm: 'sliding-log' };
+  const decision = await store.consume([...rules, mint]);
+  const own = decision.rules.slice(0, rules.length);
+  if (decision.status === 'unavailable') return { ...decision, rules: own };
+  const mintOutcome = decision.rules[rules.length];
+  settled.add(offer);
+  if (decision.status === 'allowed') {
+    // No outcome for the mint rule (a fail-open decision counted nothing): no session either.
+    if (mintOutcome?.allowed) offer.onAdmitted();
+    return { ...decision, rules: own };
+  }
+  // Limited: by the route's rules (then nothing was counted and the answer is a 429), or only by
+  // the mint budget — then the request is decided on its own rules, without a new session.
+  if (mintOutcome && !mintOutcome.allowed && own.every((o) => o.allowed)) return store.consume(rules);
+  return { ...decision, rules: own };
+}
