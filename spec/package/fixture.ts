@@ -21,7 +21,12 @@ let installed: Promise<string> | undefined;
 
 /** `npm run build` once per run. */
 export function build(): Promise<void> {
-  return (built ??= run('npm', ['run', 'build'], { cwd: root }).then(() => undefined));
+  return (built ??= run('npm', ['run', 'build'], { cwd: root }).then(
+    () => undefined,
+    (err: { stdout?: string; stderr?: string }) => {
+      throw new Error(`npm run build failed:\n${err.stdout ?? ''}${err.stderr ?? ''}`);
+    },
+  ));
 }
 
 /** The directory of a temporary app with the packed tarball installed; made once per run, removed at exit. */
