@@ -10,10 +10,15 @@ const root = join(__dirname, '..');
 const readme = readFileSync(join(root, 'README.md'), 'utf8');
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
 
+/** Examples import the sources (`'../src'`); the README shows what users write (`'webtool'`). */
+function asPackageImport(line: string): string {
+  return line.replace(/from '\.\.\/src(?:\/(\w+))?(?:\/index)?';$/, (_, sub?: string) => `from 'webtool${sub ? `/${sub}` : ''}';`);
+}
+
 function normalise(code: string): string[] {
   return code
     .split('\n')
-    .map((line) => line.trim())
+    .map((line) => asPackageImport(line.trim()))
     .filter((line) => line && line !== '// ...' && !line.startsWith('// README:'));
 }
 

@@ -127,7 +127,7 @@ describe('A session change over a generic cache whose lock expired meanwhile', (
     cache.lock = async (key, options) => {
       const held = await lock(key, options);
       const release = held.release.bind(held);
-      return { key: held.key, token: held.token, release: async () => (await release()) && !lose };
+      return { key: held.key, token: held.token, extend: held.extend.bind(held), release: async () => (await release()) && !lose };
     };
     const jwt = new JWTService(cache, { secretKey });
     try {

@@ -11,3 +11,4 @@ export { toAuthData, parseScope, INTERNAL_CLAIMS, type AuthData } from './auth-d
 export * from './backends/index';
 export { identify, type IdentifyOptions } from './identify';
 export { getIdentity, type Identity } from './identity';
+export * from '../errors';

@@ -1,7 +1,7 @@
 /** @module webtool/cache: the `Cache` interface, its Redis and in-memory implementations, and locks. */
 export type { Cache, Lock, LockOptions, ReadyOptions, SetOptions } from './cache';
 export { InMemoryCache, type InMemoryCacheOptions } from './in-memory-cache';
-export { RedisCache, REDIS_DEFAULTS, type Logger, type RedisCacheOptions } from './redis-cache';
+export { RedisCache, type Logger, type RedisCacheOptions } from './redis-cache';
 export { LOCK_DEFAULTS } from './lock';
 export { withLock, type WithLockOptions } from './with-lock';
-export { luaCommand, readLua, type LuaCommand } from './lua';
+export * from '../errors';

@@ -4,3 +4,4 @@ export { Limiter, getLimiterRules } from './limiter';
 export { CurrentAuth } from './current-auth';
 export { authorizationChecker, currentUserChecker } from './checkers';
 export { webtoolErrorHandler, type ErrorMiddlewareClass } from './error-handler';
+export * from '../errors';

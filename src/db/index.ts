@@ -10,3 +10,4 @@ export { PGliteDriver, type PGliteDriverOptions } from './pglite-driver';
 export { ScopedClient, ScopedPool } from './scoped-pool';
 export { Transactional, type DatabaseRef } from './transactional';
 export { withRollback } from './with-rollback';
+export * from '../errors';

@@ -15,6 +15,13 @@ export type DatabaseRef = Database | (() => Database);
  * @example
  * class Accounts { @Transactional(() => db) async transfer(a: number, b: number) { … } }
  */
+/** reflect-metadata's API when loaded (an optional peer), typed here: the build has no global types for it. */
+const metadata = Reflect as unknown as {
+  getMetadataKeys?(target: object): unknown[];
+  defineMetadata(key: unknown, value: unknown, target: object): void;
+  getMetadata(key: unknown, target: object): unknown;
+};
+
 export function Transactional(db: DatabaseRef, options: TransactionOptions = {}): MethodDecorator {
   return (_target, _key, descriptor: PropertyDescriptor) => {
     const method = descriptor.value as (...args: unknown[]) => unknown;
@@ -23,7 +30,7 @@ export function Transactional(db: DatabaseRef, options: TransactionOptions = {})
       return database.runInRequest(() => database.transaction(() => method.apply(this, args), options));
     };
     // routing-controllers reads parameter metadata from the method: keep it on the wrapper.
-    for (const key of Reflect.getMetadataKeys?.(method) ?? []) Reflect.defineMetadata(key, Reflect.getMetadata(key, method), descriptor.value);
+    for (const key of metadata.getMetadataKeys?.(method) ?? []) metadata.defineMetadata(key, metadata.getMetadata(key, method), descriptor.value);
     return descriptor;
   };
 }

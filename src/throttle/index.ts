@@ -1,10 +1,9 @@
 /** @module webtool/throttle: the global middleware, route limiters, rules, stores and headers. */
 import '../express-request';
-export { limitMiddleware, LimitMiddleware, parseLimitOptions, type LimitMiddlewareOptions } from './limit-middleware';
+export { limitMiddleware, LimitMiddleware, type LimitMiddlewareOptions } from './limit-middleware';
 export { limiter, rulesMiddleware, type LimiterHandler } from './limiter';
-export { enforceRules, type EnforceResult } from './enforce';
-export { getContext, type LimitEngine, type LimitHandler, type LimitInfo, type RequestContext } from './context';
-export { createRule, ruleApplies, ruleKey, policyName, type LimitOptions, type RequestFn, type Rule, type RuleSubject } from './rule';
+export type { LimitHandler, LimitInfo } from './context';
+export type { LimitOptions, RequestFn, Rule, RuleSubject } from './rule';
 export type { Algorithm, ConsumeRule, Decision, RateLimitStore, RuleOutcome } from './store';
 export { MemoryStore, type MemoryStoreOptions } from './memory-store';
 export { RedisStore, type RedisStoreOptions } from './redis-store';
@@ -12,10 +11,10 @@ export { ResilientStore, type FailurePolicy, type ResilientStoreOptions } from '
 export { createStore, type CreateStoreOptions } from './create-store';
 export {
   setRateLimitHeaders,
-  retryAfterSeconds,
   exposeRateLimitHeaders,
   quotaExceededProblem,
   RATE_LIMIT_HEADERS,
   type HeaderOptions,
   type NamedOutcome,
 } from './headers';
+export * from '../errors';

@@ -2,5 +2,4 @@
 export { makeEdKey, makeEcKey, makeRsaKey, makeSymmetricKey, saveKey, type MakeKeyOptions } from './make-key';
 export { loadKey, MIN_SECRET_BYTES, type JWSAlgorithm, type LoadedKey, type LoadKeyOptions } from './load-key';
 export { ipKey, type IpKeyOptions } from './ip-key';
-export { redisKey, compactKey, escapeTag } from './redis-key';
-export { checkOptions } from './options';
+export * from '../errors';

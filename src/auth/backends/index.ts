@@ -4,5 +4,4 @@ export { JWTBackend, bearerToken, MAX_AUTHORIZATION_LENGTH, type AccessTokenVali
 export { AnnoSessionBackend, DEFAULT_MINT_BUDGET, type AnnoSessionOptions } from './anno-session-backend';
 export { SessionBackend, MAX_SESSION_COOKIE_LENGTH, type SessionBackendOptions, type SessionVerifier } from './session-backend';
 export { IPBackend } from './ip-backend';
-export { resolveIdentity, type ResolvedIdentity } from './chain';
 export { OIDCBackend, keycloakRoles, claimsToAuthData, ASYMMETRIC_ALGORITHMS, type AsymmetricAlgorithm, type IntrospectionOptions, type OIDCBackendOptions, type RolesMapper } from '../oidc/index';
