@@ -113,11 +113,11 @@ describe('limitMiddleware options', () => {
 
   it('refuses unknown option names with the nearest valid one', () => {
     const cases: [object, string, RegExp][] = [
-      [{ algo: 'gcra' }, 'algo', /did you mean 'algorithm'/],
-      [{ methods: 'GET' }, 'methods', /did you mean 'method'/],
-      [{ costs: 2 }, 'costs', /did you mean 'cost'/],
-      [{ skipIf: () => false }, 'skipIf', /did you mean 'skip'/],
-      [{ zzzzzzzz: 1 }, 'zzzzzzzz', /valid options: method, key, algorithm, cost, skip/],
+      [{ algo: 'gcra' }, 'algo', /did you mean `algorithm`/],
+      [{ methods: 'GET' }, 'methods', /did you mean `method`/],
+      [{ costs: 2 }, 'costs', /did you mean `cost`/],
+      [{ skipIf: () => false }, 'skipIf', /did you mean `skip`/],
+      [{ zzzzzzzz: 1 }, 'zzzzzzzz', /known options: method, key, algorithm, cost, skip/],
     ];
     for (const [options, option, message] of cases) {
       expect(() => limiter(1, 1, [], options as never), option).to.throw(InvalidOptionError, message).with.property('option', option);
