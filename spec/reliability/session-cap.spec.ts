@@ -58,8 +58,9 @@ for (const kind of CACHES) {
     });
 
     it('lets expired sessions age out while logins continue', async () => {
-      const jwt = make({ refreshTokenExpireTime: 1, accessTokenExpireTime: 1, maxSessionsPerSubject: 3 });
-      for (let i = 0; i < 3; i++) await jwt.createToken({ sub: 'ager' });
+      const short = make({ refreshTokenExpireTime: 1, accessTokenExpireTime: 1, maxSessionsPerSubject: 3 });
+      const jwt = make({ maxSessionsPerSubject: 3 }); // same store; its sessions last long enough for a loaded machine
+      for (let i = 0; i < 3; i++) await short.createToken({ sub: 'ager' });
       await sleep(1100);
       const [, refresh] = await jwt.createToken({ sub: 'ager' });
       expect(await jwt.searchToken(refresh)).to.have.length(1);
