@@ -9,6 +9,7 @@ import { createTestDatabase, sharedPGlite, uniqueName } from './support';
 
 let db: Database;
 let T: string;
+let runs = 0;
 
 @JsonController('/rc')
 class ItemsController {
@@ -17,6 +18,15 @@ class ItemsController {
   async create(@Body() body: { name: string }) {
     await db.query(`INSERT INTO ${T} (name) VALUES ($1)`, [body.name]);
     return { inTransaction: db.inTransaction() };
+  }
+
+  @Post('/retried')
+  @Transactional(() => db, { retry: { attempts: 3, baseMs: 1, maxMs: 5 } })
+  async retried(@Body() body: { name: string }) {
+    runs++;
+    await db.query(`INSERT INTO ${T} (name) VALUES ($1)`, [`${body.name} ${runs}`]);
+    if (runs === 1) throw Object.assign(new Error('could not serialize access'), { code: '40001' });
+    return { runs };
   }
 
   @Post('/swallow')
@@ -31,9 +41,9 @@ class ItemsController {
 
 function makeApp() {
   const app = express();
-  app.use(transactional(db));
-  app.use(express.json());
-  app.post('/items', async (req, res, next) => {
+  // The middleware on the plain routes (before the body parser); /rc/* is left to @Transactional alone.
+  const tx = [transactional(db), express.json()];
+  app.post('/items', ...tx, async (req, res, next) => {
     try {
       await Promise.all([db.query(`INSERT INTO ${T} (name) VALUES ($1)`, [req.body.name]), new Promise((r) => setTimeout(r, 5))]);
       res.status(201).json({ inTransaction: db.inTransaction() });
@@ -41,17 +51,17 @@ function makeApp() {
       next(err);
     }
   });
-  app.post('/swallow', async (req, res) => {
+  app.post('/swallow', ...tx, async (req, res) => {
     await db.query('SET CONSTRAINTS ALL IMMEDIATE');
     await db.query(`INSERT INTO ${T} (name) VALUES ($1)`, [req.body.name]);
     await db.query(`INSERT INTO ${T} (name) VALUES ($1)`, [req.body.name]).catch(() => undefined);
     res.status(200).json({ ok: true });
   });
-  app.post('/refuse', async (req, res) => {
+  app.post('/refuse', ...tx, async (req, res) => {
     await db.query(`INSERT INTO ${T} (name) VALUES ($1)`, [req.body.name]);
     res.status(422).json({ refused: true });
   });
-  app.post('/slow', async (req, res) => {
+  app.post('/slow', ...tx, async (req, res) => {
     await db.query(`INSERT INTO ${T} (name) VALUES ($1)`, [req.body.name]);
     await new Promise((r) => setTimeout(r, 300));
     res.json({ late: true });
@@ -165,6 +175,13 @@ for (const driver of ['pg', 'PGlite'] as const) {
       expect(res.status).to.equal(409);
       expect(res.body.code).to.equal('ERR_WT_DB_TRANSACTION_ABORTED');
       expect(await names()).to.deep.equal(['rc']);
+    });
+
+    it('@Transactional retries the whole action on 40001; only the last run is committed', async () => {
+      runs = 0;
+      const res = await request(app).post('/rc/retried').send({ name: 'r' }).expect(200);
+      expect(res.body).to.deep.equal({ runs: 2 });
+      expect(await names()).to.deep.equal(['r 2']);
     });
 
     it('withRollback: requests through supertest see their own writes, and nothing is left afterwards', async () => {
