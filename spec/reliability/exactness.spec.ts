@@ -1,6 +1,6 @@
 /**
  * @module Exactness under load, with the DEFAULT store options (issue 8 item 5: a reply slowed by load is
- * not an outage): 4 worker processes share one Redis; a limit of 100 per minute admits
+ * not an outage): 4 worker processes share one Redis; a limit of 100 per hour admits
  * exactly 100 of 2,000 concurrent requests of one identity, and exactly 100 each for 50 identities at
  * once. 200 parallel rotations of one refresh token: one rotation (the same pair for all within the grace;
  * exactly one winner with no grace), then a replay revokes the family.

@@ -42,7 +42,7 @@ describe('WriteOrderedMap', () => {
     expect(map.size).to.equal(6);
   });
 
-  it('evicts in O(1): 1,000,000 writes over a cap of 100,000 in under 5 s (O(cap) per eviction would take hours)', () => {
+  it('evicts in O(1): 1,000,000 writes over a cap of 100,000 in under 30 s on busy shared cores (O(cap) per eviction would take hours)', () => {
     const map = new WriteOrderedMap<number, number>(100_000);
     const started = process.hrtime.bigint();
     for (let i = 0; i < 1_000_000; i++) map.set(i, i);
@@ -50,6 +50,6 @@ describe('WriteOrderedMap', () => {
     expect(map.size).to.equal(100_000);
     expect(map.get(899_999)).to.equal(undefined);
     expect(map.get(900_000)).to.equal(900_000);
-    expect(ms).to.be.below(5000);
+    expect(ms).to.be.below(30_000);
   });
 });
