@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { InMemoryCache } from '../../src/cache/in-memory-cache';
-import { InvalidOptionError, LockLimitError, LockTimeoutError } from '../../src/errors';
+import { CacheUnavailableError, InvalidOptionError, LockLimitError, LockTimeoutError } from '../../src/errors';
 import { cacheContract } from './cache.contract';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -86,6 +86,16 @@ describe('InMemoryCache', () => {
       await Promise.all(holders);
       await cache.close();
     }
+  });
+
+  it('refuses waiting lock callers when the cache is closed, instead of leaving them hanging', async () => {
+    const cache = new InMemoryCache();
+    await cache.lock('k');
+    const waiting = cache.lock('k', { timeoutMs: 10_000 }).then(() => null, (e: unknown) => e);
+    await cache.close();
+    const err = await waiting;
+    expect(err).to.be.instanceOf(CacheUnavailableError);
+    expect((err as CacheUnavailableError).code).to.equal('ERR_WT_CACHE_UNAVAILABLE');
   });
 
   it('hands an expired lock to the next waiter without waiting for a release', async () => {

@@ -36,6 +36,12 @@ describe('RedisCache', () => {
     expect(cache.isReady()).to.equal(true);
     await cache.ready({ timeoutMs: 0 });
     await cache.close();
+    const lazy = new Redis(await redisUrl(), { lazyConnect: true });
+    const lazyCache = new RedisCache(lazy, { logger: quiet });
+    await lazyCache.ready({ timeoutMs: 5000 }); // connects a lazyConnect client
+    expect(lazy.status).to.equal('ready');
+    await lazyCache.close();
+    lazy.disconnect();
     const err = await cache.ready().then(() => null, (e: unknown) => e);
     expect(err).to.be.instanceOf(CacheUnavailableError);
   });

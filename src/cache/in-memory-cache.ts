@@ -5,7 +5,7 @@
  * (no timer per key), and past `maxEntries` the least recently written entry is evicted.
  * Locks live in their own bounded table (`maxLocks`), so no write can evict a held lock.
  */
-import { InvalidOptionError } from '../errors';
+import { CacheUnavailableError, InvalidOptionError } from '../errors';
 import { WriteOrderedMap } from '../utils/write-ordered-map';
 import type { Cache, Lock, LockOptions, SetOptions } from './cache';
 import { heldLock, lockToken, parseLockOptions } from './lock';
@@ -103,7 +103,7 @@ export class InMemoryCache implements Cache {
     clearInterval(this.timer);
     this.timer = undefined;
     this.entries.clear();
-    this.locks.clear();
+    this.locks.clear(new CacheUnavailableError('the cache was closed while waiting for a lock'));
   }
 
   private live(key: string): Entry | undefined {

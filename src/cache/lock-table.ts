@@ -18,6 +18,7 @@ interface Waiter {
   token: string;
   ttlMs: number;
   grant(): void;
+  refuse(err: Error): void;
   timer: NodeJS.Timeout;
 }
 
@@ -52,6 +53,7 @@ export class LockTable {
         token,
         ttlMs,
         grant: resolve,
+        refuse: reject,
         timer: setTimeout(() => {
           this.dropWaiter(key, waiter);
           reject(new LockTimeoutError(`lock "${key}" not acquired within ${timeoutMs} ms`));
@@ -82,10 +84,15 @@ export class LockTable {
     return true;
   }
 
-  /** Drops every lock and waiter (their acquire calls never settle; used on close). */
-  clear(): void {
+  /** Drops every lock; waiters are refused with `err` (used on close). */
+  clear(err: Error): void {
     for (const held of this.held.values()) clearTimeout(held.timer);
-    for (const queue of this.queues.values()) for (const w of queue) clearTimeout(w.timer);
+    for (const queue of this.queues.values()) {
+      for (const w of queue) {
+        clearTimeout(w.timer);
+        w.refuse(err);
+      }
+    }
     this.held.clear();
     this.queues.clear();
     this.waiting = 0;

@@ -103,6 +103,8 @@ export class RedisCache implements Cache {
     const unavailable = (why: string) => new CacheUnavailableError(`Redis at ${this.endpoint} ${why}${this.lastErrorCode ? ` (${this.lastErrorCode})` : ''}`);
     if (this.closed || this.client.status === 'end') return Promise.reject(unavailable('is closed'));
     if (this.client.status === 'ready') return Promise.resolve();
+    // A lazyConnect client connects on its first command: ready() is one.
+    if (this.client.status === 'wait') this.client.connect().catch(() => {});
     return new Promise<void>((resolve, reject) => {
       const done = (err?: Error) => {
         clearTimeout(timer);
