@@ -30,6 +30,8 @@ export interface TestProvider {
   jwksHits: number;
   /** Hits on the introspection endpoint so far. */
   introspectionHits: number;
+  /** Requests of any kind so far. */
+  requests: number;
   /** Serves these keys from now on (the first signs). */
   setKeys(keys: JWK[]): void;
   /** Answers every request after `delayMs` (or never, with Infinity) — a slow or hung issuer. */
@@ -109,6 +111,7 @@ export async function startProvider(keys: JWK[], options: { accessTokenTtlS?: nu
     issuer,
     jwksHits: 0,
     introspectionHits: 0,
+    requests: 0,
     delayMs: 0,
     setKeys(next: JWK[]) {
       callback = make(next);
@@ -132,6 +135,7 @@ export async function startProvider(keys: JWK[], options: { accessTokenTtlS?: nu
     }),
   };
   server.on('request', (req, res) => {
+    counter.requests++;
     if (req.url?.startsWith('/jwks')) counter.jwksHits++;
     if (req.url?.startsWith('/token/introspection')) counter.introspectionHits++;
     if (counter.delayMs === Infinity) return; // a hung issuer: never answers

@@ -52,7 +52,7 @@ export class Introspector {
     const key = createHash('sha256').update(token).digest('base64url');
     const now = Date.now();
     const hit = this.active.get(key);
-    if (hit && hit.untilMs > now) return hit.auth;
+    if (hit && hit.untilMs > now) return copy(hit.auth);
     if (hit) this.active.delete(key);
     const miss = this.inactive.get(key);
     if (miss !== undefined && miss > now) return null;
@@ -64,7 +64,8 @@ export class Introspector {
       call = this.lookup(key, token).finally(() => this.pending.delete(key));
       this.pending.set(key, call);
     }
-    return call;
+    const auth = await call;
+    return auth && copy(auth);
   }
 
   private async lookup(key: string, token: string): Promise<AuthData | null> {
@@ -102,6 +103,11 @@ export class Introspector {
     this.active.set(key, { auth, untilMs: Math.min(expMs, now + introspection.cacheMaxTtlMs) });
     return auth;
   }
+}
+
+/** A fresh `AuthData` per request: a handler that changes `req.auth` does not change the cached one. */
+function copy(auth: AuthData): AuthData {
+  return { identifier: auth.identifier, scope: auth.scope && [...auth.scope], extra: { ...auth.extra } };
 }
 
 /** `active` and `token_type` describe the answer, not the caller. */
