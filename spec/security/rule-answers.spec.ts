@@ -54,6 +54,24 @@ for (const major of EXPRESS_MAJORS) {
       expect(logged[1]).to.contain('TypeError: bad cost');
     });
 
+    it('logs a failing rule function once per route, however many requests hit it (no log flooding)', async () => {
+      app.get('/flood', limiter(5, 60, [], { cost: () => { throw new Error('boom'); } }), (req, res) => res.json({ ok: true }));
+      for (let i = 0; i < 20; i++) await request(app).get('/flood').expect(500);
+      expect(logged).to.have.length(1);
+    });
+
+    it('answers a maxRequests function above the sliding-log cap with the problem+json 500, never an HTML stack', async () => {
+      app.get('/plan', limiter((req: Request) => Number(req.query.m), 60), (req, res) => res.json({ ok: true }));
+      for (const m of ['10001', '1e12']) {
+        const res = await request(app).get(`/plan?m=${m}`).expect(500);
+        expect(res.headers['content-type']).to.match(/^application\/problem\+json/);
+        expect(res.body.code).to.equal('ERR_WT_CONFIGURATION');
+        expect(res.text).to.not.match(/at \w|\.ts:/);
+      }
+      await request(app).get('/plan?m=10000').expect(200);
+      expect(logged[0]).to.contain("use algorithm 'gcra'");
+    });
+
     it('answers a rule function returning a bad value with the same 500, naming it in the log', async () => {
       app.get('/x', limiter(() => -1, 60), (req, res) => res.json({ ok: true }));
       const res = await request(app).get('/x').expect(500);

@@ -143,11 +143,9 @@ for (const keyKind of KEYS) {
         expect(jwksHits, 'requests to the jku/x5u server').to.equal(0);
       });
 
-      it('never lets the header pick a key: jku/x5u are not fetched, and a kid naming none of its own keys is refused even on its own signature', async () => {
-        const foreignKid = await sign({ ...accessHeader, kid: 'attacker', jku: jku(), x5u: jku() }, future(), serviceKey, keyKind.alg);
-        expect(await jwt.validateAccessToken(foreignKid)).to.equal(null);
-        const urlsOnly = await sign({ ...accessHeader, jku: jku(), x5u: jku() }, future(), serviceKey, keyKind.alg);
-        expect(await jwt.validateAccessToken(urlsOnly)).to.include({ sub: 'victim' });
+      it('ignores kid/jku/x5u on a token signed with its own key: the header never picks the key', async () => {
+        const token = await sign({ ...accessHeader, kid: 'attacker', jku: jku(), x5u: jku() }, future(), serviceKey, keyKind.alg);
+        expect(await jwt.validateAccessToken(token)).to.include({ sub: 'victim' });
         expect(jwksHits).to.equal(0);
       });
 

@@ -124,6 +124,13 @@ describe('limitMiddleware options', () => {
     }
   });
 
+  it('refuses a sliding-log limit above MAX_SLIDING_LOG_LIMIT at creation, pointing to gcra, which takes any limit', () => {
+    expect(() => limiter(20_000, 60)).to.throw(InvalidOptionError, /at most 10000 .*gcra/).with.property('option', 'maxRequests');
+    expect(() => limiter(20_000, 60, [], { algorithm: 'sliding-log' })).to.throw(InvalidOptionError);
+    expect(() => limiter(10_000, 60)).to.not.throw();
+    expect(() => limiter(20_000, 60, [], { algorithm: 'gcra' })).to.not.throw();
+  });
+
   it('refuses a window under 1 ms (it would round to 0 and count nothing) and accepts 1 ms', () => {
     expect(() => limiter(2, 0.0004)).to.throw(InvalidOptionError, /intervalSeconds: must be at least 0.001 s/);
     expect(limiter(2, 0.001).rules[0].windowMs).to.equal(1);

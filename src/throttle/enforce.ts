@@ -8,7 +8,7 @@ import { getContext, type LimitEngine, type RequestContext } from './context';
 import { exposeRateLimitHeaders, oversizedProblem, quotaExceededProblem, retryAfterSeconds, setRateLimitHeaders, type NamedOutcome } from './headers';
 import { policyName, ruleApplies, ruleKey, type Rule } from './rule';
 import { consumeWithOffer } from './session-offer';
-import type { ConsumeRule } from './store';
+import { MAX_SLIDING_LOG_LIMIT, type ConsumeRule } from './store';
 
 /** `next` to go on, `done` when a response was sent. */
 export type EnforceResult = 'next' | 'done';
@@ -34,6 +34,9 @@ async function plan(req: Request, context: RequestContext, rules: readonly Rule[
     if (!ruleApplies(rule, req.method, context)) continue;
     if (rule.skip && (await rule.skip(req))) continue;
     const limit = await resolveNumber(rule.maxRequests, req, 'maxRequests', 1);
+    if (rule.algorithm === 'sliding-log' && limit > MAX_SLIDING_LOG_LIMIT) {
+      throw new ConfigurationError(`maxRequests function returned ${limit}; a sliding-log rule allows at most ${MAX_SLIDING_LOG_LIMIT} (use algorithm 'gcra')`);
+    }
     const cost = await resolveNumber(rule.cost, req, 'cost', 0);
     let name = policyName(rule, limit);
     for (let n = 2; names.includes(name); n++) name = `${policyName(rule, limit)}-${n}`;
@@ -48,10 +51,19 @@ async function plan(req: Request, context: RequestContext, rules: readonly Rule[
  * A rule function (`maxRequests`, `cost`, `skip`) threw or returned a bad value: a problem+json 500
  * with no stack or path, logged once through the configured logger (issue 8 item 11).
  */
-function ruleFunctionFailed(req: Request, res: Response, logger: LimitEngine['logger'], err: unknown): EnforceResult {
+// Per middleware, the routes whose rule functions already failed: a client must not flood the log.
+const warnedRoutes = new WeakMap<LimitEngine, Set<string>>();
+
+function ruleFunctionFailed(req: Request, res: Response, engine: LimitEngine, routeKey: string, err: unknown): EnforceResult {
   const error = err instanceof ConfigurationError ? err : new ConfigurationError('a rule function threw', { cause: err });
-  const cause = err instanceof ConfigurationError ? '' : `: ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`;
-  logger.warn(`webtool: ${error.message}${cause} (${req.method} ${String(req.route?.path ?? 'middleware')}); answered 500`);
+  let warned = warnedRoutes.get(engine);
+  if (!warned) warnedRoutes.set(engine, (warned = new Set()));
+  if (!warned.has(routeKey)) {
+    // Bounded: route keys come from the app's routes, not from requests.
+    if (warned.size < 10_000) warned.add(routeKey);
+    const cause = err instanceof ConfigurationError ? '' : `: ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`;
+    engine.logger.warn(`webtool: ${error.message}${cause} (${req.method} ${String(req.route?.path ?? 'middleware')}); answered 500 (logged once per route)`);
+  }
   res.status(500).type('application/problem+json').send(JSON.stringify(error.toJSON()));
   return 'done';
 }
@@ -68,7 +80,7 @@ export async function enforceRules(req: Request, res: Response, rules: readonly 
     if (engine.skip && (await engine.skip(req))) return 'next';
     planned = await plan(req, context, rules, routeKey);
   } catch (err) {
-    return ruleFunctionFailed(req, res, engine.logger, err);
+    return ruleFunctionFailed(req, res, engine, routeKey, err);
   }
   const { consume, names, oversized } = planned;
   if (consume.length === 0) return 'next';

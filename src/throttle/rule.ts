@@ -8,7 +8,7 @@ import type { Request } from 'express';
 import { InvalidOptionError } from '../errors';
 import { compactKey } from '../utils/redis-key';
 import { checkOptionNames, checkScopeSpelling, checkScopesArgument } from './rule-options';
-import type { Algorithm } from './store';
+import { MAX_SLIDING_LOG_LIMIT, type Algorithm } from './store';
 
 /** A value computed from the request. */
 export type RequestFn<T> = (req: Request) => T | Promise<T>;
@@ -84,6 +84,10 @@ export function createRule(maxRequests: number | RequestFn<number>, intervalSeco
     return m.toUpperCase();
   });
   if (!ALGORITHMS.includes(algorithm)) fail('algorithm', `must be one of ${ALGORITHMS.join(', ')}`);
+  // Bounded memory per key (issue 13 item 4): a sliding log keeps one member per request in the window.
+  if (algorithm === 'sliding-log' && typeof maxRequests === 'number' && maxRequests > MAX_SLIDING_LOG_LIMIT) {
+    fail('maxRequests', `a sliding-log rule allows at most ${MAX_SLIDING_LOG_LIMIT} requests per window (got ${maxRequests}); use { algorithm: 'gcra' } for larger limits`);
+  }
   if (typeof cost !== 'function' && (!Number.isInteger(cost) || cost < 0)) fail('cost', 'must be a non-negative integer or a function');
   if (skip !== undefined && typeof skip !== 'function') fail('skip', 'must be a function');
   if (key !== undefined && (typeof key !== 'string' || key.length === 0)) fail('key', 'must be a non-empty string');
