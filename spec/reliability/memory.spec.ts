@@ -97,7 +97,7 @@ describe('In-memory state stays bounded under 1,000,000 distinct identities', fu
       }
     });
     const perKey = (delta.heap * MB) / ids;
-    console.log(`      ≈ ${perKey.toFixed(0)} bytes per busy key (60 live timestamps ≈ 480 B)`);
+    console.log(`      ≈ ${perKey.toFixed(0)} bytes per busy key (60 live requests × 16 B ≈ 960 B)`);
     expect(store.size).to.equal(ids);
     expect(perKey).to.be.below(2048);
     await store.close();

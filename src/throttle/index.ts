@@ -5,6 +5,7 @@ export { limiter, rulesMiddleware, type LimiterHandler } from './limiter';
 export type { LimitHandler, LimitInfo } from './context';
 export type { LimitOptions, RequestFn, Rule, RuleSubject } from './rule';
 export type { Algorithm, ConsumeRule, Decision, RateLimitStore, RuleOutcome } from './store';
+export { MAX_SLIDING_LOG_LIMIT } from './store';
 export { MemoryStore, type MemoryStoreOptions } from './memory-store';
 export { RedisStore, type RedisStoreOptions } from './redis-store';
 export { ResilientStore, type FailurePolicy, type ResilientStoreOptions } from './failure-policy';
