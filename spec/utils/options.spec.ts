@@ -2,6 +2,10 @@ import { expect } from 'chai';
 import { AnnoSessionBackend } from '../../src/auth/backends/anno-session-backend';
 import { IPBackend } from '../../src/auth/backends/ip-backend';
 import { JWTBackend } from '../../src/auth/backends/jwt-backend';
+import { SessionBackend } from '../../src/auth/backends/session-backend';
+import { identify } from '../../src/auth/identify';
+import { jwksHandler } from '../../src/auth/jwks';
+import { OIDCBackend } from '../../src/auth/oidc/oidc-backend';
 import { JWTService } from '../../src/auth/jwt-service';
 import { InMemoryCache } from '../../src/cache/in-memory-cache';
 import { RedisCache } from '../../src/cache/redis-cache';
@@ -87,6 +91,21 @@ describe('unknown options are rejected at construction', () => {
     rejects(() => new ResilientStore(new MemoryStore(), { onFailur: 'open' } as never), 'onFailur', 'did you mean `onFailure`?');
     rejects(() => createStore(cache, { timeout: 50 } as never), 'timeout', 'did you mean `timeoutMs`?');
     rejects(() => new IPBackend({ ipv6subnet: 64 } as never), 'ipv6subnet', 'did you mean `ipv6Subnet`?');
+  });
+  it('SessionBackend, identify, OIDCBackend (and its introspection), jwksHandler, lock', async () => {
+    const verify = () => null;
+    rejects(() => new SessionBackend('sid', { verify, knd: 'user' } as never), 'knd', 'did you mean `kind`?');
+    rejects(() => identify({ backend: [] } as never), 'backend', 'did you mean `backends`?');
+    rejects(() => new OIDCBackend({ issuer: 'https://idp.example', audience: 'api', clockTolerance: 5 } as never), 'clockTolerance', 'did you mean `clockToleranceS`?');
+    rejects(
+      () => new OIDCBackend({ issuer: 'https://idp.example', audience: 'api', introspection: { clientId: 'a', clientSecret: 'b', cacheTtlMs: 1 } } as never),
+      'cacheTtlMs',
+      'did you mean `cacheMaxTtlMs`?',
+    );
+    rejects(() => jwksHandler(new JWTService(cache, { secretKey }), { maxAge: 60 } as never), 'maxAge', 'did you mean `maxAgeS`?');
+    let refused: unknown;
+    await cache.lock('options-spec', { ttl: 1000 } as never).catch((err) => (refused = err));
+    expect(refused).to.be.instanceOf(InvalidOptionError).with.property('option', 'ttl');
   });
 });
 

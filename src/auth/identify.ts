@@ -11,6 +11,7 @@ import { AnnoSessionBackend } from './backends/anno-session-backend';
 import type { AuthBackend } from './backends/backend';
 import { resolveIdentity } from './backends/chain';
 import { getIdentity, setIdentity, type Identity } from './identity';
+import { checkOptions } from '../utils/options';
 
 /** Options of `identify()`. */
 export interface IdentifyOptions {
@@ -81,6 +82,7 @@ export function createIdentifier(options: IdentifyOptions = {}): Identifier {
  * @throws InvalidOptionError at creation for a bad option
  */
 export function identify(options: IdentifyOptions = {}): RequestHandler {
+  checkOptions(options, ['backends', 'ipv6Subnet', 'logger'], 'identify');
   const resolve = createIdentifier(options);
   return async function identify(req: Request, res: Response, next: NextFunction): Promise<void> {
     try {

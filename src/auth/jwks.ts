@@ -6,6 +6,7 @@ import type { Request, RequestHandler, Response } from 'express';
 import { exportJWK, type JWK } from 'jose';
 import { InvalidOptionError } from '../errors';
 import type { JWTConfig, OwnKey } from './jwt/options';
+import { checkOptions } from '../utils/options';
 
 /** A JWK Set. */
 export interface JWKSet {
@@ -40,6 +41,7 @@ export interface JwksHandlerOptions {
  */
 export function jwksHandler(service: { jwks(): Promise<JWKSet> }, options: JwksHandlerOptions = {}): RequestHandler {
   if (!service || typeof service.jwks !== 'function') throw new InvalidOptionError('service', 'must be a JWTService (with jwks())');
+  checkOptions(options, ['maxAgeS'], 'jwksHandler');
   const maxAgeS = options.maxAgeS ?? 300;
   if (!Number.isInteger(maxAgeS) || maxAgeS < 0) throw new InvalidOptionError('maxAgeS', 'must be a non-negative integer');
   let body: Promise<string> | undefined;

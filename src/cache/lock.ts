@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { InvalidOptionError, LockTimeoutError } from '../errors';
 import type { Lock, LockOptions } from './cache';
+import { checkOptions } from '../utils/options';
 
 /** Lock defaults. */
 export const LOCK_DEFAULTS = { ttlMs: 10_000, timeoutMs: 5_000 } as const;
@@ -24,6 +25,7 @@ export function parseTtlMs(ttlMs: unknown): number {
 
 /** Validates lock options once. @throws InvalidOptionError */
 export function parseLockOptions(options: LockOptions = {}): Required<LockOptions> {
+  checkOptions(options, ['ttlMs', 'timeoutMs'], 'lock');
   const { ttlMs = LOCK_DEFAULTS.ttlMs, timeoutMs = LOCK_DEFAULTS.timeoutMs } = options;
   parseTtlMs(ttlMs);
   if (!Number.isFinite(timeoutMs) || timeoutMs < 0) throw new InvalidOptionError('timeoutMs', 'must be a non-negative number (milliseconds)');

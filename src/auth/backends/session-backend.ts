@@ -11,6 +11,7 @@ import { InvalidOptionError } from '../../errors';
 import type { AuthData } from '../auth-data';
 import type { AuthBackend, IdentityKind } from './backend';
 import { readCookie } from './cookies';
+import { checkOptions } from '../../utils/options';
 
 /** Longer cookie values are not even looked up. */
 export const MAX_SESSION_COOKIE_LENGTH = 4096;
@@ -44,6 +45,7 @@ export class SessionBackend implements AuthBackend {
 
   constructor(readonly sessionName: string, options: SessionBackendOptions) {
     if (typeof sessionName !== 'string' || sessionName.length === 0) throw new InvalidOptionError('sessionName', 'must be a non-empty string');
+    checkOptions(options, ['verify', 'kind'], 'SessionBackend');
     const { kind = 'anno', verify } = (options ?? {}) as Partial<SessionBackendOptions>;
     if (typeof verify !== 'function') {
       throw new InvalidOptionError('verify', 'is required: a function (cookieValue, req) => AuthData | null that confirms the session (e.g. a session store lookup)');

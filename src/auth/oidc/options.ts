@@ -1,6 +1,7 @@
 /** @module Parses `OIDCBackend` options once into a full configuration. */
 import { InvalidOptionError } from '../../errors';
 import type { Logger } from '../../cache/redis-cache';
+import { checkOptions } from '../../utils/options';
 
 /** Asymmetric JWS algorithms an external issuer may sign access tokens with (never HS*, never `none`). */
 export const ASYMMETRIC_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'] as const;
@@ -105,6 +106,7 @@ function httpUrl(name: string, value: unknown): URL {
 function parseIntrospection(value: IntrospectionOptions | undefined): OIDCConfig['introspection'] {
   if (value === undefined) return undefined;
   if (!value || typeof value !== 'object') throw new InvalidOptionError('introspection', 'must be an object with clientId and clientSecret');
+  checkOptions(value, ['clientId', 'clientSecret', 'endpoint', 'cacheSize', 'cacheMaxTtlMs', 'negativeTtlMs', 'maxConcurrent'], 'introspection');
   for (const name of ['clientId', 'clientSecret'] as const) {
     if (typeof value[name] !== 'string' || value[name] === '') throw new InvalidOptionError(`introspection.${name}`, 'must be a non-empty string');
   }
@@ -126,6 +128,7 @@ function parseIntrospection(value: IntrospectionOptions | undefined): OIDCConfig
 /** @throws InvalidOptionError naming the option */
 export function parseOIDCOptions(options: OIDCBackendOptions): OIDCConfig {
   if (!options || typeof options !== 'object') throw new InvalidOptionError('options', 'must be an object with issuer and audience');
+  checkOptions(options, ['issuer', 'audience', 'algorithms', 'jwksUri', 'requireAtJwt', 'clockToleranceS', 'roles', 'identifierPrefix', 'introspection', 'timeoutMs', 'jwksCooldownMs', 'jwksMaxAgeMs', 'failureBackoffMs', 'onIssuerFailure', 'logger'], 'OIDCBackend');
   if (typeof options.issuer !== 'string' || options.issuer === '') throw new InvalidOptionError('issuer', 'is required');
   httpUrl('issuer', options.issuer);
   const { audience } = options;
