@@ -8,42 +8,27 @@
 import { expect } from 'chai';
 import { decodeJwt } from 'jose';
 import Redis from 'ioredis';
-import type { Cache } from '../../src/cache/cache';
 import { InMemoryCache } from '../../src/cache/in-memory-cache';
 import { RedisCache } from '../../src/cache/redis-cache';
 import { JWTService } from '../../src/auth/jwt-service';
 import { CacheUnavailableError, OutcomeUnknownError } from '../../src/errors';
 import { makeEdKey } from '../../src/utils/make-key';
 import { quietLogger } from '../support/app-factory';
-import { redisUrl, startPrivateRedis, uniquePrefix } from '../support/redis';
+import { tokenCaches, useJWTServices } from '../support/jwt-services';
+import { startPrivateRedis } from '../support/redis';
 import { until } from '../support/until';
 
 const secretKey = makeEdKey();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const jtis = (pair: [string, string]) => [decodeJwt(pair[0]).jti, decodeJwt(pair[1]).jti];
 
-const CACHES = [
-  { name: 'InMemoryCache', make: async (): Promise<Cache> => new InMemoryCache() },
-  { name: 'RedisCache', make: async (): Promise<Cache> => new RedisCache(await redisUrl(), { keyPrefix: uniquePrefix('retry'), logger: quietLogger }) },
-];
+const CACHES = tokenCaches('retry');
 
 for (const kind of CACHES) {
   describe(`Retried rotation on JWTService over ${kind.name}`, function () {
     this.timeout(30_000);
-    let cache: Cache;
-    const services: JWTService[] = [];
-    const make = (options: Record<string, unknown> = {}) => {
-      const jwt = new JWTService(cache, { secretKey, ...options });
-      services.push(jwt);
-      return jwt;
-    };
-    beforeEach(async () => {
-      cache = await kind.make();
-    });
-    afterEach(async () => {
-      for (const s of services.splice(0)) await s.close();
-      await cache.close();
-    });
+    const fixture = useJWTServices(kind.make, secretKey);
+    const make = fixture.make;
 
     it('answers the same pair to a retry, in this process or another; the family survives', async () => {
       const jwt = make();

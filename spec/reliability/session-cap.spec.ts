@@ -6,40 +6,24 @@
 import { expect } from 'chai';
 import { decodeJwt } from 'jose';
 import Redis from 'ioredis';
-import type { Cache } from '../../src/cache/cache';
-import { InMemoryCache } from '../../src/cache/in-memory-cache';
 import { RedisCache } from '../../src/cache/redis-cache';
 import { JWTService } from '../../src/auth/jwt-service';
 import { InvalidOptionError } from '../../src/errors';
 import { makeEdKey } from '../../src/utils/make-key';
 import { quietLogger } from '../support/app-factory';
+import { tokenCaches, useJWTServices } from '../support/jwt-services';
 import { redisUrl, uniquePrefix } from '../support/redis';
 
 const secretKey = makeEdKey();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-const CACHES = [
-  { name: 'InMemoryCache', make: async (): Promise<Cache> => new InMemoryCache() },
-  { name: 'RedisCache', make: async (): Promise<Cache> => new RedisCache(await redisUrl(), { keyPrefix: uniquePrefix('cap'), logger: quietLogger }) },
-];
+const CACHES = tokenCaches('cap');
 
 for (const kind of CACHES) {
   describe(`JWTService maxSessionsPerSubject on ${kind.name}`, function () {
     this.timeout(60_000);
-    let cache: Cache;
-    const services: JWTService[] = [];
-    const make = (options: Record<string, unknown> = {}) => {
-      const jwt = new JWTService(cache, { secretKey, ...options });
-      services.push(jwt);
-      return jwt;
-    };
-    beforeEach(async () => {
-      cache = await kind.make();
-    });
-    afterEach(async () => {
-      for (const s of services.splice(0)) await s.close();
-      await cache.close();
-    });
+    const fixture = useJWTServices(kind.make, secretKey);
+    const make = fixture.make;
 
     it('holds at most 100 sessions by default: 130 logins evict and revoke the 30 oldest', async () => {
       const jwt = make();
@@ -64,9 +48,9 @@ for (const kind of CACHES) {
       await sleep(1100);
       const [, refresh] = await jwt.createToken({ sub: 'ager' });
       expect(await jwt.searchToken(refresh)).to.have.length(1);
-      if (cache instanceof RedisCache) {
-        const hash = (await cache.client.keys(`${cache.keyPrefix}webtool:sess:*`))[0];
-        expect(await cache.client.hlen(hash)).to.equal(1);
+      if (fixture.cache() instanceof RedisCache) {
+        const hash = (await (fixture.cache() as RedisCache).client.keys(`${(fixture.cache() as RedisCache).keyPrefix}webtool:sess:*`))[0];
+        expect(await (fixture.cache() as RedisCache).client.hlen(hash)).to.equal(1);
       }
     });
 
