@@ -11,14 +11,14 @@ import ts from 'typescript';
 const ERRORS = [
   'CacheUnavailableError', 'ConfigurationError', 'DbClosedError', 'DbUnavailableError', 'ForbiddenError', 'InvalidClaimsError',
   'InvalidKeyError', 'InvalidOptionError', 'IssuerUnavailableError', 'KeyFileExistsError', 'KeyPasswordError',
-  'LockTimeoutError', 'OutcomeUnknownError', 'ProblemDetails', 'SerializationError', 'StoreUnavailableError',
+  'LockLimitError', 'LockLostError', 'LockTimeoutError', 'OutcomeUnknownError', 'ProblemDetails', 'SerializationError', 'StoreUnavailableError',
   'TransactionAbortedError', 'TransactionPropagationError', 'UnauthorizedError', 'WeakKeyError', 'WebtoolError',
 ];
 
 const SUBPATHS: Record<string, string[]> = {
   cache: [
-    'Cache', 'InMemoryCache', 'InMemoryCacheOptions', 'LOCK_DEFAULTS', 'Lock', 'LockOptions', 'Logger', 'RedisCache',
-    'RedisCacheOptions', 'SetOptions',
+    'Cache', 'InMemoryCache', 'InMemoryCacheOptions', 'LOCK_DEFAULTS', 'Lock', 'LockOptions', 'Logger', 'ReadyOptions', 'RedisCache',
+    'RedisCacheOptions', 'SetOptions', 'WithLockOptions', 'withLock',
   ],
   auth: [
     'ASYMMETRIC_ALGORITHMS', 'AccessPayload', 'AccessTokenValidator', 'AnnoSessionBackend', 'AnnoSessionOptions',
@@ -35,7 +35,7 @@ const SUBPATHS: Record<string, string[]> = {
   ],
   throttle: [
     'Algorithm', 'ConsumeRule', 'CreateStoreOptions', 'Decision', 'FailurePolicy', 'HeaderOptions', 'LimitHandler', 'LimitInfo',
-    'LimitMiddleware', 'LimitMiddlewareOptions', 'LimitOptions', 'LimiterHandler', 'MemoryStore', 'MemoryStoreOptions',
+    'LimitMiddleware', 'LimitMiddlewareOptions', 'LimitOptions', 'LimiterHandler', 'MAX_SLIDING_LOG_LIMIT', 'MemoryStore', 'MemoryStoreOptions',
     'NamedOutcome', 'RATE_LIMIT_HEADERS', 'RateLimitStore', 'RedisStore', 'RedisStoreOptions', 'RequestFn', 'ResilientStore',
     'ResilientStoreOptions', 'Rule', 'RuleOutcome', 'RuleSubject', 'createStore', 'exposeRateLimitHeaders', 'limitMiddleware',
     'limiter', 'quotaExceededProblem', 'rulesMiddleware', 'setRateLimitHeaders',
