@@ -1,7 +1,8 @@
 /**
- * The seed's FastAPI integration, ported to routing-controllers: GET /token/ issues a pair,
- * GET /get_user/ returns the caller's AuthData, /api/1/ /api/2/ /api/3/ are limited.
- * `npm start` runs it on the embedded InMemoryCache, or on Redis when REDIS_URL is set.
+ * The example app on routing-controllers: GET /token/ issues a pair, GET /get_user/ returns the
+ * caller's AuthData, /api/1/ /api/2/ /api/3/ are limited. `npm start` runs it on the embedded
+ * InMemoryCache (Redis when REDIS_URL is set) together with the DB example of examples/db-app.ts
+ * (POST /users, POST /login, PUT /password) on embedded PGlite (PostgreSQL when DATABASE_URL is set).
  */
 import 'reflect-metadata';
 import express from 'express';
@@ -14,7 +15,6 @@ import {
   JWTService,
   Limiter,
   RedisCache,
-  RedisJWTService,
   authorizationChecker,
   currentUserChecker,
   limitMiddleware,
@@ -22,6 +22,7 @@ import {
   type AuthData,
   type Cache,
 } from '../src';
+import { createDbApp } from './db-app';
 
 let jwtService: JWTService;
 
@@ -59,9 +60,8 @@ class ApiController {
 /** Builds the app; `close()` releases the cache and the token service. */
 export function createApp(options: { redisUrl?: string; keyPrefix?: string; secure?: boolean } = {}) {
   const cache: Cache = options.redisUrl ? new RedisCache(options.redisUrl, { keyPrefix: options.keyPrefix }) : new InMemoryCache();
-  jwtService = cache instanceof RedisCache
-    ? new RedisJWTService(cache, { secretKey: makeEdKey() })
-    : new JWTService(cache, { secretKey: makeEdKey() });
+  // JWTService keeps its sessions in Redis (Lua scripts, pub/sub revocations) when the cache is a RedisCache.
+  jwtService = new JWTService(cache, { secretKey: makeEdKey() });
 
   const app = express();
   app.use(
@@ -87,7 +87,14 @@ export function createApp(options: { redisUrl?: string; keyPrefix?: string; secu
 }
 
 if (require.main === module) {
+  const started = performance.now();
   const { app } = createApp({ redisUrl: process.env.REDIS_URL });
-  const port = Number(process.env.PORT ?? 8000);
-  app.listen(port, '127.0.0.1', () => console.log(`webtool example on http://127.0.0.1:${port}`));
+  // The DB example's routes (users table, scrypt login) on the same server, once its schema is applied.
+  void createDbApp().then(({ app: dbApp }) => {
+    app.use(dbApp);
+    const server = app.listen(Number(process.env.PORT ?? 8000), '127.0.0.1', () => {
+      const { port } = server.address() as import('node:net').AddressInfo;
+      console.log(`webtool example on http://127.0.0.1:${port} (ready in ${Math.round(performance.now() - started)} ms)`);
+    });
+  });
 }
