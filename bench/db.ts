@@ -1,21 +1,25 @@
 /**
- * A bounded DB overhead measurement (not part of `npm run bench`): the same route answered with a raw pg
+ * The DB figures of `npm run bench` (also runnable alone): the same route answered with a raw pg
  * transaction (connect/BEGIN/SELECT 1/COMMIT/release) and through webtool's `transactional()` scope with
  * Kysely on `db.pool`. Interleaved rounds, medians, ratio scoped/raw. Loopback only; about 2·ROUNDS·SECONDS s.
  * Run: node -r ts-node/register/transpile-only bench/db.ts   (DATABASE_URL, BENCH_ROUNDS, BENCH_SECONDS)
  */
+import { spawn } from 'node:child_process';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import autocannon from 'autocannon';
 import express from 'express';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import { Pool } from 'pg';
 import { Database, transactional } from '../src';
+import { cpuMicros } from './cpu';
 
 const URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const ROUNDS = Math.min(Number(process.env.BENCH_ROUNDS ?? 5), 10);
 const SECONDS = Math.min(Number(process.env.BENCH_SECONDS ?? 2), 10);
 
-async function main() {
+/** Interleaved rounds of raw pg vs scoped Kysely on one route; the ratio scoped/raw per round. */
+export async function dbOverhead(): Promise<{ medianRatio: number; minRatio: number; maxRatio: number; rawRps: number; scopedRps: number }> {
   const raw = new Pool({ connectionString: URL, max: 10 });
   const db = new Database({ primary: URL });
   const k = new Kysely<any>({ dialect: new PostgresDialect({ pool: db.pool as any }) });
@@ -49,17 +53,52 @@ async function main() {
     const r = await run(rawPort);
     const s = await run(scopedPort);
     results.push({ raw: r, scoped: s });
-    console.log(`round ${i + 1}: raw ${r.toFixed(0)} req/s, scoped+Kysely ${s.toFixed(0)} req/s, ratio ${(s / r).toFixed(3)}`);
+    console.log(`db round ${i + 1}: raw ${r.toFixed(0)} req/s, scoped+Kysely ${s.toFixed(0)} req/s, ratio ${(s / r).toFixed(3)}`);
   }
   const ratios = results.map((x) => x.scoped / x.raw).sort((a, b) => a - b);
-  console.log(`median ratio scoped/raw: ${ratios[Math.floor(ratios.length / 2)].toFixed(3)}`);
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   servers.forEach((s) => s.close());
   await k.destroy();
   await db.close();
   await raw.end();
+  return {
+    medianRatio: Number(median(ratios).toFixed(2)),
+    minRatio: Number(ratios[0].toFixed(2)),
+    maxRatio: Number(ratios[ratios.length - 1].toFixed(2)),
+    rawRps: Math.round(median(results.map((x) => x.raw))),
+    scopedRps: Math.round(median(results.map((x) => x.scoped))),
+  };
 }
 
-main().catch((err) => {
-  console.error(err);
-  process.exitCode = 1;
-});
+/** `npm start` on PGlite: wall time and CPU seconds until its first DB answer (POST /users → 201). */
+export async function firstDbAnswer(): Promise<{ wallS: number; cpuS: number }> {
+  const started = performance.now();
+  const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', join(__dirname, '..', 'examples', 'app.ts')], {
+    env: { ...process.env, DATABASE_URL: '', PORT: '0' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  try {
+    const url = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('npm start did not listen within 120 s')), 120_000);
+      child.stdout!.on('data', (chunk: Buffer) => {
+        const m = /http:\/\/[\d.]+:\d+/.exec(String(chunk));
+        if (m) (clearTimeout(timer), resolve(m[0]));
+      });
+      child.once('exit', (code) => reject(new Error(`npm start exited with ${code}`)));
+    });
+    const res = await fetch(`${url}/users`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'first', password: 'first password' }) });
+    if (res.status !== 201) throw new Error(`POST /users answered ${res.status}`);
+    return { wallS: Number(((performance.now() - started) / 1000).toFixed(1)), cpuS: Number((cpuMicros([child.pid!]) / 1e6).toFixed(1)) };
+  } finally {
+    child.kill();
+  }
+}
+
+if (require.main === module) {
+  dbOverhead()
+    .then(async (overhead) => console.log({ overhead, firstDbAnswer: await firstDbAnswer() }))
+    .catch((err) => {
+      console.error(err);
+      process.exitCode = 1;
+    });
+}

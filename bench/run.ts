@@ -18,6 +18,7 @@ import { parseJWTOptions } from '../src/auth/jwt/options';
 import { newTokenId, signToken } from '../src/auth/jwt/sign';
 import { startPrivateRedis, type PrivateRedis } from '../spec/support/redis';
 import { cpuMicros } from './cpu';
+import { dbOverhead, firstDbAnswer } from './db';
 import { commandsPerRequest, memoryPerIdentity } from './redis-figures';
 import { renderMarkdown, type BenchReport, type VariantRow } from './report';
 import { tokenThroughput } from './tokens';
@@ -244,6 +245,7 @@ async function main(): Promise<void> {
 
   const memory = await memoryPerIdentity(redis.url);
   const tokenOps = await tokenThroughput(redis.url, key);
+  const db = { overhead: await dbOverhead(), npmStart: await firstDbAnswer() };
   await redis.stop();
 
   const rows: VariantRow[] = VARIANTS.map((v) => {
@@ -274,6 +276,7 @@ async function main(): Promise<void> {
     pacedP99Ms: Object.fromEntries(Object.entries(paced).map(([k, v]) => [k, { median: median(v), min: Math.min(...v), max: Math.max(...v) }])),
     redisBytesPerIdentityRule: memory,
     tokenOps,
+    db,
     elapsedS: Math.round((Date.now() - started) / 1000),
   };
   mkdirSync(join(__dirname, 'results'), { recursive: true });
