@@ -3,7 +3,7 @@
  * session on every unlimited route, 404 and 401, each with a full budget of its own: after its IP
  * budget was spent (5 × 200, then 429) 5 farmed cookies bought 25 more admitted requests on a route
  * limited to 5/min. Now a session is minted only where a limit admitted the request and the answer
- * succeeded, and one IP mints at most `mintBudget.limit` (default 10) sessions per minute across all
+ * succeeded, and one IP mints at most `mintBudget.limit` (default 10) sessions at once across all
  * routes, whatever the sequence of requests.
  */
 import type { Express } from 'express';
@@ -18,7 +18,7 @@ import { CACHES, cookieOf, EXPRESS_MAJORS, quietLogger } from '../support/app-fa
 import { deletePrefix } from '../support/redis';
 
 const SECRET = 'f'.repeat(32);
-/** The documented default mint budget: 10 new sessions per IP per minute. */
+/** The documented default mint budget: a burst of 10 new sessions per IP (10 per cookie lifetime). */
 const MINT_LIMIT = 10;
 
 for (const [major, cacheKind] of EXPRESS_MAJORS.flatMap((m) => CACHES.map((c) => [m, c] as const))) {

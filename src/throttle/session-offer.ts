@@ -2,7 +2,8 @@
  * @module The anonymous session offer at the limiter (issue 8 item 2, cookie farming). A cookie-less
  * anonymous caller may be given a session only where a limit admitted the request; the IP-wide mint
  * budget is decided as one more rule of the SAME store call, so one IP mints at most `budget.limit`
- * sessions per window, whatever sequence of routes it requests.
+ * sessions at once and 2 × `budget.limit` in any window, whatever sequence of routes it requests. GCRA:
+ * one small key per minting IP even when the window is a cookie's lifetime (14 days by default).
  */
 import type { Request } from 'express';
 import { getIdentity, type Identity } from '../auth/identity';
@@ -24,7 +25,7 @@ export async function consumeWithOffer(req: Request, store: RateLimitStore, keyP
   const identity = getIdentity(req);
   const offer = identity?.offer;
   if (!identity || !offer || settled.has(offer)) return store.consume(rules);
-  const mint: ConsumeRule = { key: compactKey(keyPrefix, identity.key, MINT_SUFFIX), limit: offer.budget.limit, windowMs: offer.budget.windowMs, cost: 1, algorithm: 'sliding-log' };
+  const mint: ConsumeRule = { key: compactKey(keyPrefix, identity.key, MINT_SUFFIX), limit: offer.budget.limit, windowMs: offer.budget.windowMs, cost: 1, algorithm: 'gcra' };
   const decision = await store.consume([...rules, mint]);
   const own = decision.rules.slice(0, rules.length);
   if (decision.status === 'unavailable') return { ...decision, rules: own };

@@ -71,7 +71,7 @@ describe('AnnoSessionBackend', () => {
     const app = echo(new AnnoSessionBackend({ secret }));
     const res = await request(app).get('/?admit=1').expect(200);
     const setCookie = res.headers['set-cookie'][0];
-    expect(setCookie).to.match(/^th-session=[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}; Max-Age=1209600; Path=\/; HttpOnly; Secure; SameSite=Lax$/);
+    expect(setCookie).to.match(/^th-session=[A-Za-z0-9_-]{22}\.[0-9a-z]+\.[A-Za-z0-9_-]{43}; Max-Age=1209600; Path=\/; HttpOnly; Secure; SameSite=Lax$/);
     expect(res.body.auth.identifier).to.match(/^ip:/);
   });
 
@@ -123,7 +123,7 @@ describe('AnnoSessionBackend', () => {
     const app = echo(new AnnoSessionBackend({ secret }));
     const res = await request(app).get('/').expect(200);
     expect(res.headers).to.not.have.property('set-cookie');
-    expect(res.body.offered).to.deep.equal({ limit: 10, windowMs: 60_000 });
+    expect(res.body.offered).to.deep.equal({ limit: 10, windowMs: 14 * 24 * 3600 * 1000 });
   });
 
   it('sends no cookie on an admitted request whose answer failed (401, 404, 500)', async () => {

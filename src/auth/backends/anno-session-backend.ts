@@ -37,15 +37,20 @@ export interface AnnoSessionOptions {
   ipv6Subnet?: number | false;
   /**
    * How many new sessions one IP (IPv6 prefix) may be given per window, across all routes.
-   * Spent in the same store call as the route's rules. @default { limit: 10, windowMs: 60000 }
+   * Spent in the same store call as the route's rules. @default { limit: 10, windowMs: maxAge in ms }: over
+   * any cookie lifetime one IP mints at most 2 × limit sessions (GCRA), so it can never hold more live ones.
    */
   mintBudget?: { limit: number; windowMs: number };
   /** @default console */
   logger?: { warn(message: string): void };
 }
 
-/** The default mint budget: 10 new sessions per IP per minute. */
-export const DEFAULT_MINT_BUDGET = Object.freeze({ limit: 10, windowMs: 60_000 });
+/**
+ * The default mint budget: 10 new sessions per IP per cookie lifetime (`maxAge`; 14 days by default).
+ * A window as long as the sessions live bounds how many live sessions one IP can HOLD, not only how
+ * fast it collects them: a per-minute budget let a patient client stockpile cookies, each a budget.
+ */
+export const DEFAULT_MINT_BUDGET = Object.freeze({ limit: 10 });
 
 /** Loggers already told about the missing secret: once per logger (so once per app), not per backend. */
 const warnedEphemeral = new WeakSet<object>();
@@ -64,8 +69,8 @@ function setCookieOnSuccess(res: Response, cookie: string): void {
   } as Response['writeHead'];
 }
 
-function parseMintBudget(value: unknown): { limit: number; windowMs: number } {
-  if (value === undefined) return DEFAULT_MINT_BUDGET;
+function parseMintBudget(value: unknown, maxAgeS: number): { limit: number; windowMs: number } {
+  if (value === undefined) return Object.freeze({ limit: DEFAULT_MINT_BUDGET.limit, windowMs: maxAgeS * 1000 });
   const { limit, windowMs } = (value ?? {}) as { limit?: unknown; windowMs?: unknown };
   if (typeof value !== 'object' || !Number.isInteger(limit) || (limit as number) < 1 || !Number.isInteger(windowMs) || (windowMs as number) < 1000) {
     throw new InvalidOptionError('mintBudget', 'must be { limit: integer ≥ 1, windowMs: integer ≥ 1000 }');
@@ -85,6 +90,7 @@ export class AnnoSessionBackend implements AuthBackend {
   private readonly factory: () => string;
   private readonly ipv6Subnet: number | false;
   private readonly mintBudget: { limit: number; windowMs: number };
+  private readonly maxAgeS: number;
 
   constructor(options: AnnoSessionOptions = {}) {
     checkOptions(options, ['sessionName', 'maxAge', 'secure', 'sameSite', 'secret', 'sessionFactory', 'ipv6Subnet', 'mintBudget', 'logger'], 'AnnoSessionBackend');
@@ -114,7 +120,8 @@ export class AnnoSessionBackend implements AuthBackend {
     this.cookieOptions = { httpOnly: true, secure, sameSite, path: '/', maxAge };
     this.factory = sessionFactory ?? randomId;
     this.ipv6Subnet = parseIpv6Subnet(options.ipv6Subnet);
-    this.mintBudget = parseMintBudget(options.mintBudget);
+    this.mintBudget = parseMintBudget(options.mintBudget, maxAge);
+    this.maxAgeS = maxAge;
   }
 
   /** A valid session → `s:<id>`; otherwise the caller is counted by IP and offered a session. */
@@ -140,7 +147,7 @@ export class AnnoSessionBackend implements AuthBackend {
           fresh = undefined; // a faulty factory must not fail an admitted request
         }
         if (!isValidId(fresh)) fresh = randomId();
-        setCookieOnSuccess(res, serialize(this.sessionName, sign(this.secret, fresh as string), this.cookieOptions));
+        setCookieOnSuccess(res, serialize(this.sessionName, sign(this.secret, fresh as string, Date.now() / 1000 + this.maxAgeS), this.cookieOptions));
       },
     };
   }
