@@ -38,6 +38,7 @@ export interface OpenAPIOptions {
   securitySchemeName?: string;
 }
 
+const SCHEMA_REF = '#/components/schemas/';
 const PROBLEM = { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } };
 const PROBLEM_SCHEMA = {
   type: 'object',
@@ -78,6 +79,18 @@ function authorizedRoles(storage: MetadataArgsStorage, route: Route): string[] |
   );
   if (handlers.length === 0) return undefined;
   return handlers.flatMap((h) => (h.value === undefined ? [] : ([] as unknown[]).concat(h.value).map(String)));
+}
+
+/** The names of the `#/components/schemas/*` the document refers to. */
+function schemaRefs(value: unknown, names = new Set<string>()): Set<string> {
+  if (Array.isArray(value)) for (const item of value) schemaRefs(item, names);
+  else if (value && typeof value === 'object') {
+    for (const [key, item] of Object.entries(value)) {
+      if (key === '$ref' && typeof item === 'string' && item.startsWith(SCHEMA_REF)) names.add(decodeURIComponent(item.slice(SCHEMA_REF.length)));
+      else schemaRefs(item, names);
+    }
+  }
+  return names;
 }
 
 /** Adds what webtool answers on this action: security with 401/403, 429 with the rate-limit fields. */
@@ -129,6 +142,9 @@ export function webtoolOpenAPI(options: OpenAPIOptions = {}): OpenAPIDocument {
   const components = (document.components ??= {}) as Json;
   const schemas = (components.schemas ??= {}) as Json;
   schemas.Problem ??= PROBLEM_SCHEMA;
+  // routing-controllers-openapi refers to @Body classes by name without defining them: a dangling $ref
+  // makes the document invalid, so each missing one becomes a plain object until the caller passes it.
+  for (const name of schemaRefs(document)) schemas[name] ??= { type: 'object', description: 'No schema given (pass it in additionalProperties.components.schemas)' };
   if (secured) {
     const schemes = (components.securitySchemes ??= {}) as Json;
     schemes[scheme] ??= { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' };
