@@ -161,6 +161,28 @@ describe('webtoolOpenAPI', () => {
   });
 });
 
+describe('webtoolOpenAPI without routing-controllers-openapi installed', () => {
+  it('webtool still imports; the call throws ConfigurationError naming the package', () => {
+    const Module = require('node:module') as { _resolveFilename: (request: string, ...rest: unknown[]) => string };
+    const resolve = Module._resolveFilename;
+    const fresh = [require.resolve('../../src'), require.resolve('../../src/controllers'), require.resolve('../../src/controllers/openapi')];
+    const saved = fresh.map((file) => require.cache[file]);
+    Module._resolveFilename = function (this: unknown, request: string, ...rest: unknown[]) {
+      if (request === 'routing-controllers-openapi') throw Object.assign(new Error(`Cannot find module '${request}'`), { code: 'MODULE_NOT_FOUND' });
+      return resolve.call(this, request, ...rest);
+    };
+    try {
+      for (const file of fresh) delete require.cache[file];
+      const webtool = require('../../src') as typeof import('../../src');
+      expect(webtool.webtoolOpenAPI).to.be.a('function');
+      expect(() => webtool.webtoolOpenAPI()).to.throw(webtool.ConfigurationError, /npm install routing-controllers-openapi/);
+    } finally {
+      Module._resolveFilename = resolve;
+      fresh.forEach((file, i) => (require.cache[file] = saved[i]));
+    }
+  });
+});
+
 describe('examples/app.ts GET /openapi.json', () => {
   it('serves a valid document: bearer on /get_user/, 429 on /api/1/ /api/2/ /api/3/', async () => {
     const example = createApp();
