@@ -93,12 +93,13 @@ function schemaRefs(value: unknown, names = new Set<string>()): Set<string> {
   return names;
 }
 
-/** Adds what webtool answers on this action: security with 401/403, 429 with the rate-limit fields. */
-function complete(operation: Json, storage: MetadataArgsStorage, route: Route, scheme: string): void {
+/** Adds what webtool answers on this action: security with 401/403, 429 with the rate-limit fields; true when protected. */
+function complete(operation: Json, storage: MetadataArgsStorage, route: Route, scheme: string): boolean {
   const responses = (operation.responses ??= {}) as Json;
   const roles = authorizedRoles(storage, route);
   const prototype = (route.action.target as { prototype?: object }).prototype ?? route.action.target;
-  if (roles !== undefined || requiresAuth(prototype, route.action.method)) {
+  const secured = roles !== undefined || requiresAuth(prototype, route.action.method);
+  if (secured) {
     operation.security ??= [{ [scheme]: [] }];
     responses['401'] ??= { description: 'No valid access token (missing, invalid, expired or revoked)', headers: { 'WWW-Authenticate': WWW_AUTHENTICATE }, content: PROBLEM };
     // Only @Authorized with roles can answer 403 (webtool's and routing-controllers' checkers alike).
@@ -107,6 +108,7 @@ function complete(operation: Json, storage: MetadataArgsStorage, route: Route, s
   if (getLimiterRules(prototype, route.action.method).length > 0) {
     responses['429'] ??= { description: 'Rate limit exceeded', headers: RATE_LIMIT_FIELDS, content: PROBLEM };
   }
+  return secured;
 }
 
 /**
@@ -136,8 +138,7 @@ export function webtoolOpenAPI(options: OpenAPIOptions = {}): OpenAPIDocument {
   for (const route of oa.parseRoutes(view, routingControllersOptions)) {
     const operation = document.paths[oa.getFullPath(route)]?.[route.action.type.toLowerCase()];
     if (!operation) continue;
-    complete(operation, storage, route, scheme);
-    secured ||= operation.security !== undefined;
+    if (complete(operation, storage, route, scheme)) secured = true;
   }
   const components = (document.components ??= {}) as Json;
   const schemas = (components.schemas ??= {}) as Json;
