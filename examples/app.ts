@@ -1,8 +1,9 @@
 /**
  * The example app on routing-controllers: GET /token/ issues a pair, GET /get_user/ returns the
- * caller's AuthData, /api/1/ /api/2/ /api/3/ are limited. `npm start` runs it on the embedded
- * InMemoryCache (Redis when REDIS_URL is set) together with the DB example of examples/db-app.ts
- * (POST /users, POST /login, PUT /password) on embedded PGlite (PostgreSQL when DATABASE_URL is set).
+ * caller's AuthData, /api/1/ /api/2/ /api/3/ are limited, GET /openapi.json describes them.
+ * `npm start` runs it on the embedded InMemoryCache (Redis when REDIS_URL is set) together with the
+ * DB example of examples/db-app.ts (POST /users, POST /login, PUT /password) on embedded PGlite
+ * (PostgreSQL when DATABASE_URL is set).
  */
 import 'reflect-metadata';
 import express from 'express';
@@ -19,6 +20,7 @@ import {
   currentUserChecker,
   limitMiddleware,
   makeEdKey,
+  webtoolOpenAPI,
   type AuthData,
   type Cache,
 } from '../src';
@@ -73,6 +75,9 @@ export function createApp(options: { redisUrl?: string; keyPrefix?: string; secu
     }),
   );
   useExpressServer(app, { controllers: [ApiController], authorizationChecker, currentUserChecker });
+  // The OpenAPI 3 document: bearer security and 401 on /get_user/, 429 on the limited routes.
+  const openapi = webtoolOpenAPI({ routingControllersOptions: { controllers: [ApiController] }, additionalProperties: { info: { title: 'webtool example', version: '1.0.0' } } });
+  app.get('/openapi.json', (req, res) => res.json(openapi));
   // routing-controllers answers errors itself, then passes them on; stop them here so Express
   // does not log a 401 as if it were a crash.
   app.use((err: unknown, req: express.Request, res: express.Response, next: express.NextFunction) => {

@@ -43,6 +43,7 @@ const SUBPATHS: Record<string, string[]> = {
   controllers: [
     'CurrentAuth', 'ErrorMiddlewareClass', 'Limiter', 'authorizationChecker', 'currentUserChecker', 'getLimiterRules',
     'webtoolErrorHandler',
+    'OpenAPIDocument', 'OpenAPIOptions', 'webtoolOpenAPI',
   ],
   db: [
     'Database', 'DatabaseOptions', 'DatabaseRef', 'DbLogger', 'Driver', 'DriverHealth', 'Health', 'IsolationLevel', 'Lease',
@@ -58,6 +59,7 @@ const SUBPATHS: Record<string, string[]> = {
 const INTERNALS = [
   'luaCommand', 'readLua', 'REDIS_DEFAULTS', 'parseLimitOptions', 'enforceRules', 'getContext', 'ruleKey', 'redisKey', 'compactKey',
   'escapeTag', 'resolveIdentity', 'checkOptions', 'createRule', 'policyName', 'ruleApplies', 'retryAfterSeconds',
+  'requiresAuth',
 ];
 
 const src = join(__dirname, '..', 'src');
