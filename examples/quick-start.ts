@@ -35,8 +35,8 @@ class AuthController {
 
   @Post('/refresh')
   async refresh(@BodyParam('refreshToken') refreshToken: string) {
-    const session = await jwtService.validateRefreshToken(refreshToken);
-    const pair = session && (await jwtService.updateToken({ sub: session.sub, scope: session.scope }, refreshToken));
+    // Re-issues the refresh token's own claims; a retry within the grace answers the same pair.
+    const pair = await jwtService.updateToken(refreshToken);
     if (!pair) throw new UnauthorizedError('Invalid refresh token');
     return { accessToken: pair[0], refreshToken: pair[1] };
   }

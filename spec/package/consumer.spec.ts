@@ -146,6 +146,10 @@ describe('the packed package, installed into a fresh app', function () {
       await request(base).get('/me').set(bearer(login.accessToken)).expect(401); // rotated away
       const { body: after } = await request(base).get('/me').set(bearer(next.accessToken)).expect(200);
       expect(after.scope).to.deep.equal(['admin']); // the refresh kept the scope
+      // A client whose reply was lost retries the same refresh token: it gets the same pair, not a logout.
+      const { body: retried } = await request(base).post('/refresh').send({ refreshToken: login.refreshToken }).expect(200);
+      expect(retried.refreshToken).to.equal(next.refreshToken);
+      await request(base).get('/me').set(bearer(next.accessToken)).expect(200);
       await request(base).post('/refresh').send({ refreshToken: 'garbage' }).expect(401);
       await request(base).post('/refresh').send({}).expect(401);
 
