@@ -36,6 +36,8 @@ export interface TestProvider {
   setKeys(keys: JWK[]): void;
   /** Answers every request after `delayMs` (or never, with Infinity) — a slow or hung issuer. */
   delayMs: number;
+  /** When set, the next introspection request is answered with this status and an empty body. */
+  failNextIntrospection?: number;
   /** An access token from client_credentials for `resource` (JWT_API or OPAQUE_API). */
   token(resource?: string, scope?: string): Promise<string>;
   close(): Promise<void>;
@@ -113,6 +115,7 @@ export async function startProvider(keys: JWK[], options: { accessTokenTtlS?: nu
     introspectionHits: 0,
     requests: 0,
     delayMs: 0,
+    failNextIntrospection: undefined as number | undefined,
     setKeys(next: JWK[]) {
       callback = make(next);
     },
@@ -137,7 +140,14 @@ export async function startProvider(keys: JWK[], options: { accessTokenTtlS?: nu
   server.on('request', (req, res) => {
     counter.requests++;
     if (req.url?.startsWith('/jwks')) counter.jwksHits++;
-    if (req.url?.startsWith('/token/introspection')) counter.introspectionHits++;
+    if (req.url?.startsWith('/token/introspection')) {
+      counter.introspectionHits++;
+      if (counter.failNextIntrospection !== undefined) {
+        res.writeHead(counter.failNextIntrospection).end();
+        counter.failNextIntrospection = undefined;
+        return;
+      }
+    }
     if (counter.delayMs === Infinity) return; // a hung issuer: never answers
     if (counter.delayMs > 0) setTimeout(() => callback(req, res), counter.delayMs).unref();
     else callback(req, res);

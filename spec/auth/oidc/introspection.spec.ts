@@ -41,6 +41,16 @@ describe('OIDCBackend introspection (RFC 7662, real oidc-provider)', () => {
     expect(auth!.extra).to.not.have.any.keys('active', 'token_type');
   });
 
+  it('treats a 400 for one token as that token refused, not as an issuer outage: other callers are still served', async () => {
+    const b = backend();
+    provider.failNextIntrospection = 400;
+    expect(await b.authenticate(bearer('made-up-opaque-token'))).to.equal(null);
+    const token = await provider.token(OPAQUE_API);
+    expect(await b.authenticate(bearer(token))).to.include({ identifier: CLIENT.id }); // no backoff tripped
+    expect(await b.authenticate(bearer('made-up-opaque-token'))).to.equal(null); // refused from the cache
+    expect(provider.introspectionHits).to.equal(2);
+  });
+
   it('asks the issuer once for a token used on many requests', async () => {
     const b = backend();
     const token = await provider.token(OPAQUE_API);

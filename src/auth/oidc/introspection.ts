@@ -81,7 +81,15 @@ export class Introspector {
       },
       body: new URLSearchParams({ token, token_type_hint: 'access_token' }),
     });
-    // 401/403: our credentials are wrong — an issuer-side failure, not the caller's token.
+    // 400/422: the issuer refused this token value (RFC 7662 answers 200 { active: false }, but some
+    // issuers reject a malformed token outright) — the caller's fault, never a reason to stop calling
+    // the issuer for everyone (one made-up token per backoff would black out every opaque-token user).
+    if (response.status === 400 || response.status === 422) {
+      await response.body?.cancel();
+      this.inactive.set(key, Date.now() + introspection.negativeTtlMs);
+      return null;
+    }
+    // 401/403: our credentials are wrong; 429, 5xx: the issuer is overloaded or down — issuer-side failures.
     if (response.status !== 200) {
       await response.body?.cancel();
       throw this.issuer.failed(`introspection answered ${response.status}`);
