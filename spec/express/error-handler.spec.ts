@@ -49,7 +49,7 @@ class ErrorsController {
 
   @Get('/crash')
   crash() {
-    throw new Error('connect failed to redis://app:s3cr3t-pw@db.internal:6379 for Bearer eyJhbGciOi.eyJzdWIi.c2ln');
+    throw new Error('connect failed to redis://app:s3cr3t-pw@db.internal:6379 for Bearer eyJhbGciOi.eyJzdWIi.c2ln (Basic YWxpY2U6aHVudGVyMg==, password=hunter2, api_key=k3y-9f)');
   }
 
   @Get('/down')
@@ -156,6 +156,7 @@ describe('webtoolErrorHandler (routing-controllers)', () => {
     expect(logged[0]).to.contain('GET /eh/crash').and.contain('connect failed to redis://***@db.internal:6379');
     expect(logged[0]).to.not.contain('s3cr3t-pw');
     expect(logged[0]).to.not.contain('eyJhbGciOi');
+    for (const secret of ['YWxpY2U6aHVudGVyMg', 'hunter2', 'k3y-9f']) expect(logged[0]).to.not.contain(secret);
   });
 
   it('answers a webtool 503 with its own problem and logs it once', async () => {
