@@ -94,6 +94,8 @@ describe('SessionBackend verifies the session (issue 8 item 3)', () => {
     // A verified session has a budget of its own.
     for (let i = 0; i < 3; i++) await request(app).get('/three').set('Cookie', 'connect.sid=s%3Areal-session.sig').expect(200);
     await request(app).get('/three').set('Cookie', 'connect.sid=s%3Areal-session.sig').expect(429);
+    // The same session in double quotes (RFC 6265 allows them; express-session strips them) is the same budget.
+    await request(app).get('/three').set('Cookie', 'connect.sid="s%3Areal-session.sig"').expect(429);
   });
 
   it('a verify that throws falls through to the next backend, never a 500', async () => {
