@@ -5,7 +5,7 @@
 import type { Request, Response } from 'express';
 import { ConfigurationError, StoreUnavailableError } from '../errors';
 import { getContext, type LimitEngine, type RequestContext } from './context';
-import { exposeRateLimitHeaders, oversizedProblem, quotaExceededProblem, retryAfterSeconds, setRateLimitHeaders, type NamedOutcome } from './headers';
+import { exposeRateLimitHeaders, oversizedProblem, quotaExceededProblem, retryAfterSeconds, writeRateLimitHeaders, type NamedOutcome } from './headers';
 import { policyName, ruleApplies, ruleKey, type Rule } from './rule';
 import { consumeWithOffer } from './session-offer';
 import { MAX_SLIDING_LOG_LIMIT, type ConsumeRule } from './store';
@@ -115,10 +115,11 @@ export async function enforceRules(req: Request, res: Response, rules: readonly 
     res.status(503).type('application/problem+json').json(new StoreUnavailableError('rate-limit store unavailable').toJSON());
     return 'done';
   }
-  const outcomes: NamedOutcome[] = decision.rules.map((o, i) => ({ ...o, name: names[i] }));
-  setRateLimitHeaders(res, outcomes, engine);
-  if (outcomes.length) exposeRateLimitHeaders(res);
+  writeRateLimitHeaders(res, decision.rules, names, engine);
+  if (decision.rules.length) exposeRateLimitHeaders(res);
   if (decision.status === 'allowed') return 'next';
+  // Named copies only on the limited path (the deny handler is given them).
+  const outcomes: NamedOutcome[] = decision.rules.map((o, i) => ({ ...o, name: names[i] }));
   const violated = outcomes.filter((o) => !o.allowed);
   const retryAfter = retryAfterSeconds(outcomes);
   res.setHeader('Retry-After', String(retryAfter));
