@@ -5,7 +5,7 @@
 import type { Request, Response } from 'express';
 import { ConfigurationError, StoreUnavailableError } from '../errors';
 import { getContext, type LimitEngine, type RequestContext } from './context';
-import { exposeRateLimitHeaders, oversizedProblem, quotaExceededProblem, retryAfterSeconds, setRateLimitHeaders, type NamedOutcome } from './headers';
+import { exposeRateLimitHeaders, oversizedProblem, quotaExceededProblem, retryAfterSeconds, writeRateLimitHeaders, type NamedOutcome } from './headers';
 import { policyName, ruleApplies, ruleKey, type Rule } from './rule';
 import { consumeWithOffer } from './session-offer';
 import { MAX_SLIDING_LOG_LIMIT, type ConsumeRule } from './store';
@@ -13,10 +13,13 @@ import { MAX_SLIDING_LOG_LIMIT, type ConsumeRule } from './store';
 /** `next` to go on, `done` when a response was sent. */
 export type EnforceResult = 'next' | 'done';
 
+function checkNumber(n: unknown, what: string, min: number): number {
+  if (!Number.isInteger(n) || (n as number) < min) throw new ConfigurationError(`${what} function returned ${String(n)}; expected an integer ≥ ${min}`);
+  return n as number;
+}
+
 async function resolveNumber(value: number | ((req: Request) => number | Promise<number>), req: Request, what: string, min: number): Promise<number> {
-  const n = typeof value === 'function' ? await value(req) : value;
-  if (!Number.isInteger(n) || n < min) throw new ConfigurationError(`${what} function returned ${String(n)}; expected an integer ≥ ${min}`);
-  return n;
+  return checkNumber(typeof value === 'function' ? await value(req) : value, what, min);
 }
 
 interface Plan {
@@ -26,25 +29,42 @@ interface Plan {
   oversized: string[];
 }
 
+/** A rule with no function (limit, cost, skip) is planned without awaiting anything. */
+function isStatic(rule: Rule): boolean {
+  return rule.skip === undefined && typeof rule.maxRequests === 'number' && typeof rule.cost === 'number';
+}
+
+function addRule(planned: Plan, context: RequestContext, rule: Rule, routeKey: string, limit: number, cost: number): void {
+  if (rule.algorithm === 'sliding-log' && limit > MAX_SLIDING_LOG_LIMIT) {
+    throw new ConfigurationError(`maxRequests function returned ${limit}; a sliding-log rule allows at most ${MAX_SLIDING_LOG_LIMIT} (use algorithm 'gcra')`);
+  }
+  const { names } = planned;
+  let name = policyName(rule, limit);
+  for (let n = 2; names.includes(name); n++) name = `${policyName(rule, limit)}-${n}`;
+  names.push(name);
+  if (cost > limit) planned.oversized.push(name);
+  planned.consume.push({ key: ruleKey(context.engine.keyPrefix, context.identityKey, routeKey, rule), limit, windowMs: rule.windowMs, cost, algorithm: rule.algorithm });
+}
+
+/** The plan of rules that are all static: synchronous (no microtask per rule and value). */
+function planStatic(req: Request, context: RequestContext, rules: readonly Rule[], routeKey: string): Plan {
+  const planned: Plan = { consume: [], names: [], oversized: [] };
+  for (const rule of rules) {
+    if (ruleApplies(rule, req.method, context)) addRule(planned, context, rule, routeKey, rule.maxRequests as number, rule.cost as number);
+  }
+  return planned;
+}
+
 async function plan(req: Request, context: RequestContext, rules: readonly Rule[], routeKey: string): Promise<Plan> {
-  const consume: ConsumeRule[] = [];
-  const names: string[] = [];
-  const oversized: string[] = [];
+  const planned: Plan = { consume: [], names: [], oversized: [] };
   for (const rule of rules) {
     if (!ruleApplies(rule, req.method, context)) continue;
     if (rule.skip && (await rule.skip(req))) continue;
     const limit = await resolveNumber(rule.maxRequests, req, 'maxRequests', 1);
-    if (rule.algorithm === 'sliding-log' && limit > MAX_SLIDING_LOG_LIMIT) {
-      throw new ConfigurationError(`maxRequests function returned ${limit}; a sliding-log rule allows at most ${MAX_SLIDING_LOG_LIMIT} (use algorithm 'gcra')`);
-    }
     const cost = await resolveNumber(rule.cost, req, 'cost', 0);
-    let name = policyName(rule, limit);
-    for (let n = 2; names.includes(name); n++) name = `${policyName(rule, limit)}-${n}`;
-    names.push(name);
-    if (cost > limit) oversized.push(name);
-    consume.push({ key: ruleKey(context.engine.keyPrefix, context.identityKey, routeKey, rule), limit, windowMs: rule.windowMs, cost, algorithm: rule.algorithm });
+    addRule(planned, context, rule, routeKey, limit, cost);
   }
-  return { consume, names, oversized };
+  return planned;
 }
 
 /**
@@ -78,7 +98,7 @@ export async function enforceRules(req: Request, res: Response, rules: readonly 
   let planned: Plan;
   try {
     if (engine.skip && (await engine.skip(req))) return 'next';
-    planned = await plan(req, context, rules, routeKey);
+    planned = rules.every(isStatic) ? planStatic(req, context, rules, routeKey) : await plan(req, context, rules, routeKey);
   } catch (err) {
     return ruleFunctionFailed(req, res, engine, routeKey, err);
   }
@@ -95,10 +115,11 @@ export async function enforceRules(req: Request, res: Response, rules: readonly 
     res.status(503).type('application/problem+json').json(new StoreUnavailableError('rate-limit store unavailable').toJSON());
     return 'done';
   }
-  const outcomes: NamedOutcome[] = decision.rules.map((o, i) => ({ ...o, name: names[i] }));
-  setRateLimitHeaders(res, outcomes, engine);
-  if (outcomes.length) exposeRateLimitHeaders(res);
+  writeRateLimitHeaders(res, decision.rules, names, engine);
+  if (decision.rules.length) exposeRateLimitHeaders(res);
   if (decision.status === 'allowed') return 'next';
+  // Named copies only on the limited path (the deny handler is given them).
+  const outcomes: NamedOutcome[] = decision.rules.map((o, i) => ({ ...o, name: names[i] }));
   const violated = outcomes.filter((o) => !o.allowed);
   const retryAfter = retryAfterSeconds(outcomes);
   res.setHeader('Retry-After', String(retryAfter));

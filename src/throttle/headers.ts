@@ -25,14 +25,31 @@ export const RATE_LIMIT_HEADERS = ['RateLimit', 'RateLimit-Policy', 'Retry-After
 const EXPOSED = RATE_LIMIT_HEADERS.join(', ');
 const seconds = (ms: number) => Math.max(0, Math.ceil(ms / 1000));
 /** An RFC 8941 sf-string: `"` and `\` escaped (names are printable ASCII, see `policyName`). */
-const quote = (name: string) => `"${name.replace(/["\\]/g, (c) => `\\${c}`)}"`;
+const quote = (name: string) => (name.includes('"') || name.includes('\\') ? `"${name.replace(/["\\]/g, (c) => `\\${c}`)}"` : `"${name}"`);
 
 /** Sets the rate-limit fields for the decided rules (nothing when there are none). */
-export function setRateLimitHeaders(res: Response, outcomes: readonly NamedOutcome[], { standardHeaders = true, legacyHeaders = false }: HeaderOptions = {}): void {
+export function setRateLimitHeaders(res: Response, outcomes: readonly NamedOutcome[], options: HeaderOptions = {}): void {
+  writeRateLimitHeaders(res, outcomes, outcomes.map((o) => o.name), options);
+}
+
+/**
+ * `setRateLimitHeaders` for outcomes and their names side by side: the request path sets the fields
+ * without copying each outcome into a named one.
+ */
+export function writeRateLimitHeaders(res: Response, outcomes: readonly RuleOutcome[], names: readonly string[], { standardHeaders = true, legacyHeaders = false }: HeaderOptions = {}): void {
   if (outcomes.length === 0) return;
   if (standardHeaders) {
-    res.setHeader('RateLimit-Policy', outcomes.map((o) => `${quote(o.name)};q=${o.limit};w=${seconds(o.windowMs)}`).join(', '));
-    res.setHeader('RateLimit', outcomes.map((o) => `${quote(o.name)};r=${o.remaining};t=${seconds(o.resetMs)}`).join(', '));
+    let policy = '';
+    let current = '';
+    for (let i = 0; i < outcomes.length; i++) {
+      const o = outcomes[i];
+      const name = quote(names[i]);
+      const sep = i === 0 ? '' : ', ';
+      policy += `${sep}${name};q=${o.limit};w=${seconds(o.windowMs)}`;
+      current += `${sep}${name};r=${o.remaining};t=${seconds(o.resetMs)}`;
+    }
+    res.setHeader('RateLimit-Policy', policy);
+    res.setHeader('RateLimit', current);
   }
   if (legacyHeaders) {
     // The most restrictive rule: the one with the least left.

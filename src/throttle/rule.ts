@@ -126,16 +126,20 @@ export function ruleKey(prefix: string, identityKey: string, routeKey: string, r
   return compactKey(prefix, identityKey, ruleDigest(routeKey, rule));
 }
 
-// Digests depend on route and rule only: computed once, not per request.
-const digests = new Map<string, string>();
+// Digests depend on route and rule only: computed once per (rule, route), not per request. Kept per
+// rule (a WeakMap), so a request finds its digest without building or hashing a new string.
+const digests = new WeakMap<Rule, Map<string, string>>();
+/** Route keys remembered per rule; route keys come from code (route patterns, controller methods), not from requests. */
+const MAX_DIGESTS_PER_RULE = 10_000;
 
 function ruleDigest(routeKey: string, rule: Rule): string {
-  const scope = `${rule.key ?? routeKey}\n${rule.id}`;
-  let digest = digests.get(scope);
+  let byRoute = digests.get(rule);
+  if (byRoute === undefined) digests.set(rule, (byRoute = new Map()));
+  const budget = rule.key ?? routeKey;
+  let digest = byRoute.get(budget);
   if (digest === undefined) {
-    digest = createHash('sha256').update(scope).digest('base64url').slice(0, 8);
-    // Bounded: route keys come from code (route patterns, controller methods), not from requests.
-    if (digests.size < 10_000) digests.set(scope, digest);
+    digest = createHash('sha256').update(`${budget}\n${rule.id}`).digest('base64url').slice(0, 8);
+    if (byRoute.size < MAX_DIGESTS_PER_RULE) byRoute.set(budget, digest);
   }
   return digest;
 }
@@ -147,6 +151,16 @@ function ruleDigest(routeKey: string, rule: Rule): string {
  * as UTF-8 (`читать` → `%d1%87…`), as RFC 9651 display strings do. `"` and `\` are escaped when quoted.
  */
 export function policyName(rule: Rule, limit: number): string {
+  // A constant limit has one name: built once per rule, not per request.
+  if (limit !== rule.maxRequests) return buildPolicyName(rule, limit);
+  let name = constantNames.get(rule);
+  if (name === undefined) constantNames.set(rule, (name = buildPolicyName(rule, limit)));
+  return name;
+}
+
+const constantNames = new WeakMap<Rule, string>();
+
+function buildPolicyName(rule: Rule, limit: number): string {
   const seconds = rule.windowMs / 1000;
   const parts = [`${limit}-in-${seconds}s`];
   if (rule.scopes.length) parts.push(rule.scopes.map(printable).join('+'));

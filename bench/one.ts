@@ -1,0 +1,89 @@
+/**
+ * Measures single variants without the full bench: `one.ts <variant>[,<variant>…] [runs] [seconds]`.
+ * For each run: a fresh server, 1 s warm-up, a measured run; prints server CPU µs per request (from
+ * /proc), then the median and spread per variant. Private redis-server, loopback only, bounded.
+ * `PROF=1` starts the server with `--cpu-prof` (profile written into bench/results/prof/ on exit).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { makeEdKey } from '../src';
+import { parseJWTOptions } from '../src/auth/jwt/options';
+import { newTokenId, signToken } from '../src/auth/jwt/sign';
+import { startPrivateRedis } from '../spec/support/redis';
+import { cpuMicros } from './cpu';
+
+const TS_NODE = ['-r', 'ts-node/register/transpile-only'];
+const children = new Set<ChildProcess>();
+process.on('exit', () => children.forEach((c) => c.kill('SIGKILL')));
+setTimeout(() => process.exit(1), 10 * 60_000).unref();
+
+function run(script: string, args: string[], env: NodeJS.ProcessEnv, extra: string[] = []): ChildProcess {
+  const child = spawn(process.execPath, [...extra, ...TS_NODE, script.startsWith('/') ? script : join(__dirname, script), ...args], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  children.add(child);
+  return child;
+}
+
+async function main(): Promise<void> {
+  const variants = process.argv[2].split(',');
+  const runs = Number(process.argv[3] ?? 3);
+  const seconds = Number(process.argv[4] ?? 3);
+  const redis = await startPrivateRedis();
+  const key = makeEdKey();
+  const config = parseJWTOptions({ secretKey: key });
+  const token = await signToken(config, { claims: { sub: 'bench-user' }, type: 'access', jti: newTokenId(), fid: newTokenId(), iat: Math.floor(Date.now() / 1000), ttlS: 3600 });
+  const profDir = join(__dirname, 'results', 'prof');
+  mkdirSync(profDir, { recursive: true });
+  const results: Record<string, number[]> = {};
+  for (let r = 0; r < runs; r++) {
+    for (const v of variants) {
+      // `name@/other/checkout` runs that checkout's server (a before/after comparison in one run).
+      const [name, dir] = v.split('@');
+      const server = run(dir ? join(dir, 'bench', 'server.ts') : 'server.ts', [name, redis.url], { ...process.env, BENCH_KEY: key, NODE_ENV: 'production' }, process.env.PROF ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : []);
+      const { port, pids } = await new Promise<{ port: number; pids: number[] }>((resolve, reject) => {
+        createInterface({ input: server.stdout! }).on('line', (line) => {
+          const m = /^listening (\d+) ([\d,]+)$/.exec(line);
+          if (m) resolve({ port: Number(m[1]), pids: m[2].split(',').map(Number) });
+        });
+        server.once('exit', (code) => reject(new Error(`${v} exited ${code}`)));
+      });
+      let headers: Record<string, string> = { authorization: `Bearer ${token}` };
+      if (name.includes('anno')) {
+        const res = await fetch(`http://127.0.0.1:${port}/`);
+        headers = { cookie: (res.headers.get('set-cookie') ?? '').split(';')[0] };
+      }
+      const load = async (durationS: number) => {
+        const child = run('load.ts', [JSON.stringify({ url: `http://127.0.0.1:${port}/`, connections: 50, durationS, headers })], process.env);
+        let out = '';
+        child.stdout!.on('data', (d) => (out += d));
+        await new Promise((res) => child.once('exit', res));
+        children.delete(child);
+        return JSON.parse(out) as { total: number; rps: number; non2xx: number };
+      };
+      await load(1);
+      const before = cpuMicros(pids);
+      const res = await load(seconds);
+      const us = (cpuMicros(pids) - before) / res.total;
+      (results[v] ??= []).push(us);
+      console.log(`${v.padEnd(28)} ${us.toFixed(1).padStart(6)} µs/req  ${Math.round(res.rps)} req/s  non2xx ${res.non2xx}`);
+      await new Promise<void>((res) => {
+        server.once('exit', () => res());
+        server.kill('SIGTERM');
+        setTimeout(() => server.kill('SIGKILL'), 5000).unref();
+      });
+      children.delete(server);
+    }
+  }
+  const summary: string[] = [];
+  for (const [v, xs] of Object.entries(results)) {
+    const s = [...xs].sort((a, b) => a - b);
+    summary.push(`${v.padEnd(28)} median ${s[Math.floor(s.length / 2)].toFixed(1)}  spread ${s[0].toFixed(1)}–${s[s.length - 1].toFixed(1)}`);
+  }
+  console.log(summary.join('\n'));
+  writeFileSync(join(tmpdir(), `one-${Date.now()}.txt`), summary.join('\n'));
+  await redis.stop();
+  process.exit(0);
+}
+void main();
