@@ -39,6 +39,7 @@ export class Transaction {
   private lease?: Lease;
   private begun?: Promise<Lease>;
   private finished = false;
+  private sealed?: string;
   private savepoints = 0;
   /** The last statement error: the cause reported when COMMIT turns out to be a rollback. */
   lastError: unknown;
@@ -76,6 +77,7 @@ export class Transaction {
   /** Runs a statement in this transaction, beginning it if needed. */
   async query<R = any>(query: QueryInput, values?: unknown[]): Promise<QueryResult<R>> {
     if (this.finished) throw new TransactionAbortedError('transaction already ended; a scope outlived its transaction');
+    if (this.sealed) throw new TransactionAbortedError(this.sealed);
     const lease = await this.begin();
     try {
       return await lease.query<R>(query, values);
@@ -83,6 +85,11 @@ export class Transaction {
       this.lastError = sanitizeError(err);
       throw err;
     }
+  }
+
+  /** Refuses every later statement (the transaction is about to commit): they fail at once, never racing COMMIT. */
+  seal(reason: string): void {
+    this.sealed ??= reason;
   }
 
   /** Opens a savepoint; returns its name. */
