@@ -199,6 +199,11 @@ export class ResponseTooLargeError extends WebtoolError {
   override readonly code = 'ERR_WT_DB_RESPONSE_TOO_LARGE';
 }
 
+/** A raw BEGIN/COMMIT/ROLLBACK/END sent inside a webtool transaction: it would end the request transaction early. */
+export class TransactionControlError extends WebtoolError {
+  override readonly code = 'ERR_WT_DB_TRANSACTION_CONTROL';
+}
+
 /**
  * A propagation rule was broken: `mandatory` with no transaction, `never` inside one, or
  * `requires_new`/`not_supported` inside a transaction on a single-connection driver (PGlite),
