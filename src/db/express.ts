@@ -8,7 +8,7 @@ import { DbUnavailableError, InvalidOptionError, ResponseFailedError, ResponseTo
 import type { Database } from './database';
 import type { TransactionOptions } from './options';
 import { DEFAULT_MAX_BUFFER_BYTES, holdResponse } from './hold-response';
-import { isConnectionError } from './sanitize';
+import { isConnectionError, sqlState } from './sanitize';
 
 /** Options of {@link transactional}. */
 export interface TransactionalMiddlewareOptions extends Omit<TransactionOptions, 'retry' | 'propagation'> {
@@ -28,6 +28,8 @@ class RollbackSignal extends Error {}
 export function problemFor(err: unknown): WebtoolError {
   if (err instanceof WebtoolError) return err;
   if (isConnectionError(err)) return new DbUnavailableError('database connection lost', { cause: err });
+  // 57014: statement_timeout (timeoutMs) or a cancel: the database is overloaded or the work too slow: 503.
+  if (sqlState(err) === '57014') return new DbUnavailableError('statement timed out', { cause: err });
   return new DbUnavailableError('transaction failed', { cause: err });
 }
 
@@ -51,11 +53,14 @@ export function transactional(db: Database, options: TransactionalMiddlewareOpti
       db.transaction(
         async () => {
           // Only a transaction this request owns is sealed (not withRollback's pinned one, nor an enclosing one).
-          const tx = owner ? db.currentScope()?.tx : undefined;
+          const scopeTx = db.currentScope()?.tx;
+          const tx = owner ? scopeTx : undefined;
           seal = () => tx?.seal('a statement after res.end() cannot join the request transaction: it is committing');
           next();
           const how = await held.settled;
           seal();
+          // A statement that hit timeoutMs (57014) and made the handler fail: 503, not the handler's 500.
+          if (res.statusCode >= 500 && sqlState(scopeTx?.lastError) === '57014') throw scopeTx!.lastError;
           if (how === 'overflow') throw new ResponseTooLargeError(`the response exceeded maxBufferBytes (${maxBufferBytes}) before res.end(); the transaction rolled back`);
           if (held.rewritten) throw new ResponseFailedError('the handler failed after it began its response; the transaction rolled back');
           if (how === 'aborted' || !commitOn(res.statusCode)) throw new RollbackSignal();

@@ -52,7 +52,7 @@ export class Transaction {
 
   constructor(
     readonly driver: Driver,
-    private readonly options: TransactionOptions,
+    readonly options: TransactionOptions,
     private readonly acquireTimeoutMs: number,
     /** Called when BEGIN is first needed (the request then counts as having used this driver). */
     private readonly onBegin?: () => void,
