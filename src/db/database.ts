@@ -31,6 +31,11 @@ export interface DatabaseOptions {
   retry?: false | RetryOptions;
   /** @default console */
   logger?: Logger;
+  /**
+   * `DISCARD ALL` before each pooled connection (built from a URL) goes back to the pool: session state
+   * (`SET` without LOCAL, `set_config(…, false)`) set by one request never leaks into the next. @default false
+   */
+  resetOnRelease?: boolean;
 }
 
 /** A statement runner: what `db.transaction` hands its callback, and what `db.query` is. */
@@ -73,7 +78,7 @@ export class Database implements SqlClient {
       if (typeof d !== 'string') return d;
       // The URL itself is never echoed: it may carry a password.
       if (!/^postgres(ql)?:\/\//.test(d)) throw new InvalidOptionError(option, 'must be a postgres:// URL or a Driver');
-      return new PgDriver({ connectionString: d, pool: { max }, logger: this.logger });
+      return new PgDriver({ connectionString: d, pool: { max }, logger: this.logger, resetOnRelease: options.resetOnRelease });
     };
     this.primary = options.primary === undefined ? new PGliteDriver() : driver('primary', options.primary);
     this.replicas = (options.replicas ?? []).map((r, i) => driver(`replicas[${i}]`, r));
