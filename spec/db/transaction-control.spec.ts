@@ -89,3 +89,28 @@ for (const driver of ['pg', 'PGlite'] as const) {
     }
   });
 }
+
+describe('Database: a statement its scope did not await (PostgreSQL 15 server)', () => {
+  it('fails with TransactionAbortedError once the scope has returned, instead of racing the COMMIT', async function () {
+    this.timeout(30_000);
+    const pg = await createTestDatabase();
+    const db = new Database({ primary: pg.url });
+    try {
+      const T = uniqueName('late');
+      await db.query(`CREATE TABLE ${T} (name text)`);
+      let late!: Promise<unknown>;
+      await db.transaction(async () => {
+        await db.query(`INSERT INTO ${T} VALUES ('a')`);
+        late = (async () => {
+          for (let i = 0; i < 20; i++) await null; // lands while COMMIT is under way
+          return db.query(`INSERT INTO ${T} VALUES ('late')`);
+        })().catch((e) => e);
+      });
+      expect(await late).to.be.instanceOf(TransactionAbortedError);
+      expect((await db.query(`SELECT name FROM ${T}`)).rows.map((r) => r.name)).to.deep.equal(['a']);
+    } finally {
+      await db.close();
+      await pg.drop();
+    }
+  });
+});

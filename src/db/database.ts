@@ -209,6 +209,8 @@ export class Database implements SqlClient {
         let result: T;
         try {
           result = await this.als.run({ scope, request }, async () => fn(this));
+          // A statement fired but not awaited by fn must fail now, never slip in before (or after) COMMIT.
+          tx.seal('the transaction is committing: a statement its scope did not await cannot join it');
           await tx.commit(scope.level);
         } catch (err) {
           await tx.rollback();
