@@ -11,8 +11,8 @@ import ts from 'typescript';
 const ERRORS = [
   'CacheUnavailableError', 'ConfigurationError', 'DbClosedError', 'DbUnavailableError', 'ForbiddenError', 'InvalidClaimsError',
   'InvalidKeyError', 'InvalidOptionError', 'IssuerUnavailableError', 'KeyFileExistsError', 'KeyPasswordError',
-  'LockLimitError', 'LockLostError', 'LockTimeoutError', 'OutcomeUnknownError', 'ProblemDetails', 'SerializationError', 'StoreUnavailableError',
-  'TransactionAbortedError', 'TransactionPropagationError', 'UnauthorizedError', 'WeakKeyError', 'WebtoolError',
+  'LockLimitError', 'LockLostError', 'LockTimeoutError', 'OutcomeUnknownError', 'ProblemDetails', 'ResponseFailedError', 'ResponseTooLargeError', 'SerializationError', 'StoreUnavailableError',
+  'TransactionAbortedError', 'TransactionControlError', 'TransactionPropagationError', 'UnauthorizedError', 'WeakKeyError', 'WebtoolError',
 ];
 
 const SUBPATHS: Record<string, string[]> = {

@@ -189,6 +189,21 @@ export class SerializationError extends WebtoolError {
   }
 }
 
+/** A transactional handler failed after it began its response (e.g. after `res.write`): its transaction rolled back, the partial answer was dropped. */
+export class ResponseFailedError extends WebtoolError {
+  override readonly code = 'ERR_WT_DB_RESPONSE_FAILED';
+}
+
+/** A transactional handler wrote more than `maxBufferBytes` before `res.end()`: the transaction rolled back. */
+export class ResponseTooLargeError extends WebtoolError {
+  override readonly code = 'ERR_WT_DB_RESPONSE_TOO_LARGE';
+}
+
+/** A raw BEGIN/COMMIT/ROLLBACK/END sent inside a webtool transaction: it would end the request transaction early. */
+export class TransactionControlError extends WebtoolError {
+  override readonly code = 'ERR_WT_DB_TRANSACTION_CONTROL';
+}
+
 /**
  * A propagation rule was broken: `mandatory` with no transaction, `never` inside one, or
  * `requires_new`/`not_supported` inside a transaction on a single-connection driver (PGlite),

@@ -10,7 +10,7 @@ import type { Driver, QueryInput, QueryResult } from './driver';
 import { checkDriver, type Health } from './health';
 import { runHooks } from './hooks';
 import type { Logger } from './logger';
-import { backoffMs, checkOptions, parseRetry, RETRYABLE_SQLSTATES, type RetryOptions, type RetryPolicy, type TransactionOptions } from './options';
+import { backoffMs, checkOptions, parseRetry, RETRYABLE_SQLSTATES, type RetryOptions, type RetryPolicy, type TransactionOptions, type IsolationLevel } from './options';
 import { PgDriver } from './pg-driver';
 import { PGliteDriver } from './pglite-driver';
 import { isConnectionError, sanitizeError, sqlState } from './sanitize';
@@ -31,6 +31,11 @@ export interface DatabaseOptions {
   retry?: false | RetryOptions;
   /** @default console */
   logger?: Logger;
+  /**
+   * `DISCARD ALL` before each pooled connection (built from a URL) goes back to the pool: session state
+   * (`SET` without LOCAL, `set_config(…, false)`) set by one request never leaks into the next. @default false
+   */
+  resetOnRelease?: boolean;
 }
 
 /** A statement runner: what `db.transaction` hands its callback, and what `db.query` is. */
@@ -73,7 +78,7 @@ export class Database implements SqlClient {
       if (typeof d !== 'string') return d;
       // The URL itself is never echoed: it may carry a password.
       if (!/^postgres(ql)?:\/\//.test(d)) throw new InvalidOptionError(option, 'must be a postgres:// URL or a Driver');
-      return new PgDriver({ connectionString: d, pool: { max }, logger: this.logger });
+      return new PgDriver({ connectionString: d, pool: { max }, logger: this.logger, resetOnRelease: options.resetOnRelease });
     };
     this.primary = options.primary === undefined ? new PGliteDriver() : driver('primary', options.primary);
     this.replicas = (options.replicas ?? []).map((r, i) => driver(`replicas[${i}]`, r));
@@ -140,19 +145,22 @@ export class Database implements SqlClient {
     const request = store?.request ?? { usedPrimary: false };
     const single = outer !== undefined && outer.tx.driver.maxConnections === 1 && !this.pinned;
     const fresh = () => (this.pinned ? this.nested(outer ?? this.pinned, fn, request, true) : this.root(fn, options, request));
+    const join = (scope: Scope) => (checkJoinable(scope, options), withTimeout(scope, options.timeoutMs, () => this.join(scope, fn)));
     switch (options.propagation ?? 'required') {
       case 'required':
-        return outer ? this.join(outer, fn) : fresh();
+        return outer ? join(outer) : fresh();
       case 'supports':
-        return outer ? this.join(outer, fn) : this.withoutTransaction(fn, request);
+        return outer ? join(outer) : this.withoutTransaction(fn, request);
       case 'mandatory':
         if (!outer) throw new TransactionPropagationError('propagation "mandatory": no transaction is running');
-        return this.join(outer, fn);
+        return join(outer);
       case 'never':
         if (outer) throw new TransactionPropagationError('propagation "never": a transaction is running');
         return this.withoutTransaction(fn, request);
       case 'nested':
-        return outer ? this.nested(outer, fn, request, false) : fresh();
+        if (!outer) return fresh();
+        checkJoinable(outer, options);
+        return this.nested(outer, (tx) => withTimeout(this.currentScope()!, options.timeoutMs, () => fn(tx)), request, false);
       case 'requires_new':
         if (single) throw new TransactionPropagationError('propagation "requires_new" inside a transaction needs a second connection, and this driver (PGlite) has one');
         return fresh();
@@ -201,6 +209,8 @@ export class Database implements SqlClient {
         let result: T;
         try {
           result = await this.als.run({ scope, request }, async () => fn(this));
+          // A statement fired but not awaited by fn must fail now, never slip in before (or after) COMMIT.
+          tx.seal('the transaction is committing: a statement its scope did not await cannot join it');
           await tx.commit(scope.level);
         } catch (err) {
           await tx.rollback();
@@ -304,6 +314,43 @@ export class Database implements SqlClient {
       clearTimeout(timer);
     })();
     return this.closing;
+  }
+}
+
+const strictness: Record<IsolationLevel, number> = { 'read committed': 0, 'repeatable read': 1, serializable: 2 };
+
+/**
+ * A scope joining a running transaction cannot change its access mode or make its isolation stricter:
+ * options it cannot honour are an error, never a silent no-op.
+ * @throws TransactionPropagationError
+ */
+function checkJoinable(scope: Scope, options: TransactionOptions): void {
+  const outer = scope.tx.options;
+  if (options.readOnly !== undefined && options.readOnly !== Boolean(outer.readOnly)) {
+    throw new TransactionPropagationError(`readOnly: ${options.readOnly} cannot join a ${outer.readOnly ? 'read-only' : 'read-write'} transaction`);
+  }
+  if (options.isolation && strictness[options.isolation] > strictness[outer.isolation ?? 'read committed']) {
+    throw new TransactionPropagationError(`isolation "${options.isolation}" cannot join a "${outer.isolation ?? 'read committed'}" transaction`);
+  }
+}
+
+/**
+ * Runs `fn` with `statement_timeout` set (SET LOCAL) to `timeoutMs` in the scope's transaction, then puts the
+ * previous value back. Scopes joined concurrently (Promise.all) share the connection, so they share the setting.
+ */
+async function withTimeout<T>(scope: Scope, timeoutMs: number | undefined, fn: () => Promise<T> | T): Promise<T> {
+  if (!timeoutMs) return fn();
+  const { tx } = scope;
+  const previous = (await tx.query<{ v: string }>(`SELECT current_setting('statement_timeout') AS v`)).rows[0].v;
+  await tx.query(`SELECT set_config('statement_timeout', $1, true)`, [String(Math.floor(timeoutMs))]);
+  let ok = false;
+  try {
+    const result = await fn();
+    ok = true;
+    return result;
+  } finally {
+    // After a failed statement the transaction (or savepoint) is aborted: the rollback restores the setting.
+    if (ok) await tx.query(`SELECT set_config('statement_timeout', $1, true)`, [previous]);
   }
 }
 

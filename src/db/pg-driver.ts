@@ -16,6 +16,12 @@ export interface PgDriverOptions {
   pool?: PoolConfig;
   /** Logs pool errors (idle clients losing their connection) without the client. */
   logger?: Logger;
+  /**
+   * Runs `DISCARD ALL` before a connection goes back to the pool, so session state a request left behind
+   * (`SET` without LOCAL, `set_config(…, false)`, prepared statements, temp tables) never reaches the next one.
+   * Costs one round trip per release. @default false
+   */
+  resetOnRelease?: boolean;
 }
 
 class PgLease implements Lease {
@@ -27,7 +33,7 @@ class PgLease implements Lease {
     this.logger?.warn('webtool/db: connection error on a leased client', sanitizeError(err).message);
   };
 
-  constructor(private readonly client: PoolClient, private readonly logger?: Logger) {
+  constructor(private readonly client: PoolClient, private readonly logger?: Logger, private readonly reset = false) {
     client.on('error', this.onError);
   }
 
@@ -42,8 +48,16 @@ class PgLease implements Lease {
   release(destroy = false): void {
     if (this.released) return;
     this.released = true;
-    this.client.removeListener('error', this.onError);
-    this.client.release(destroy || this.broken ? true : undefined);
+    if (destroy || this.broken || !this.reset) {
+      this.client.removeListener('error', this.onError);
+      this.client.release(destroy || this.broken ? true : undefined);
+      return;
+    }
+    // The pool gets the client back only once it is clean; a client that cannot be reset is destroyed.
+    this.client.query('DISCARD ALL').then(
+      () => this.client.release(this.broken ? true : undefined),
+      () => this.client.release(true),
+    ).finally(() => this.client.removeListener('error', this.onError));
   }
 }
 
@@ -63,7 +77,10 @@ export class PgDriver implements Driver {
     this.maxConnections = this.pool.options.max ?? 10;
     this.pool.on('error', (err) => options.logger?.warn('webtool/db: idle client error', sanitizeError(err).message));
     this.logger = options.logger;
+    this.resetOnRelease = options.resetOnRelease ?? false;
   }
+
+  private readonly resetOnRelease: boolean;
 
   private readonly logger?: Logger;
 
@@ -79,7 +96,7 @@ export class PgDriver implements Driver {
         (client) => {
           if (late) return client.release();
           clearTimeout(timer);
-          resolve(new PgLease(client, this.logger));
+          resolve(new PgLease(client, this.logger, this.resetOnRelease));
         },
         (err) => {
           if (late) return;

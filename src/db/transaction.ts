@@ -2,10 +2,16 @@
  * @module One physical transaction on one leased connection: lazy BEGIN, savepoints, rollback-only
  * marks per level, and a checked COMMIT that never reports a rollback as a success.
  */
-import { DbUnavailableError, TransactionAbortedError } from '../errors';
+import { DbUnavailableError, TransactionAbortedError, TransactionControlError } from '../errors';
 import type { Driver, Lease, QueryInput, QueryResult } from './driver';
 import { beginStatement, type TransactionOptions } from './options';
 import { isConnectionError, sanitizeError, sqlState } from './sanitize';
+
+/** The transaction-local setting that proves, at COMMIT, that our transaction is still the one in progress. */
+const MARKER = 'webtool.tx';
+
+/** A statement whose first keyword ends or starts a transaction (ROLLBACK TO SAVEPOINT excepted). */
+const TRANSACTION_CONTROL = /^\s*(begin|start\s+transaction|commit|end|abort|prepare\s+transaction|rollback(?!\s+(work\s+|transaction\s+)?to\b))\b/i;
 
 /** A hook run after the transaction commits (or rolls back). */
 export type Hook = (error?: unknown) => unknown;
@@ -39,13 +45,14 @@ export class Transaction {
   private lease?: Lease;
   private begun?: Promise<Lease>;
   private finished = false;
+  private sealed?: string;
   private savepoints = 0;
   /** The last statement error: the cause reported when COMMIT turns out to be a rollback. */
   lastError: unknown;
 
   constructor(
     readonly driver: Driver,
-    private readonly options: TransactionOptions,
+    readonly options: TransactionOptions,
     private readonly acquireTimeoutMs: number,
     /** Called when BEGIN is first needed (the request then counts as having used this driver). */
     private readonly onBegin?: () => void,
@@ -62,6 +69,8 @@ export class Transaction {
       const lease = await this.driver.acquire(this.acquireTimeoutMs);
       try {
         await lease.query(beginStatement(this.options));
+        // A transaction-local marker: gone if a raw COMMIT/ROLLBACK ended the transaction behind our back.
+        await lease.query(`SELECT set_config('${MARKER}', '1', true)`);
         if (this.options.timeoutMs) await lease.query(`SET LOCAL statement_timeout = ${Math.floor(this.options.timeoutMs)}`);
       } catch (err) {
         lease.release(true);
@@ -76,6 +85,10 @@ export class Transaction {
   /** Runs a statement in this transaction, beginning it if needed. */
   async query<R = any>(query: QueryInput, values?: unknown[]): Promise<QueryResult<R>> {
     if (this.finished) throw new TransactionAbortedError('transaction already ended; a scope outlived its transaction');
+    if (this.sealed) throw new TransactionAbortedError(this.sealed);
+    if (TRANSACTION_CONTROL.test(typeof query === 'string' ? query : query.text)) {
+      throw new TransactionControlError('transaction control (BEGIN/COMMIT/ROLLBACK/END) inside a webtool transaction; use db.transaction() scopes or savepoints');
+    }
     const lease = await this.begin();
     try {
       return await lease.query<R>(query, values);
@@ -83,6 +96,11 @@ export class Transaction {
       this.lastError = sanitizeError(err);
       throw err;
     }
+  }
+
+  /** Refuses every later statement (the transaction is about to commit): they fail at once, never racing COMMIT. */
+  seal(reason: string): void {
+    this.sealed ??= reason;
   }
 
   /** Opens a savepoint; returns its name. */
@@ -124,13 +142,17 @@ export class Transaction {
     }
     if (!this.begun) return this.end(false);
     const lease = await this.begin();
-    if (!this.driver.reportsCommandTag) {
-      try {
-        await lease.query('SELECT 1');
-      } catch (err) {
-        await this.rollback();
-        throw new TransactionAbortedError('a statement failed and was swallowed; the transaction rolled back', { cause: this.lastError ?? sanitizeError(err) });
-      }
+    let open: boolean;
+    try {
+      const probe = await lease.query<{ open: string | null }>(`SELECT current_setting('${MARKER}', true) AS open`);
+      open = probe.rows[0]?.open === '1';
+    } catch (err) {
+      await this.rollback();
+      throw new TransactionAbortedError('a statement failed and was swallowed; the transaction rolled back', { cause: this.lastError ?? sanitizeError(err) });
+    }
+    if (!open) {
+      await this.rollback();
+      throw new TransactionAbortedError('a raw COMMIT or ROLLBACK ended the transaction early; statements after it ran outside it');
     }
     let result: QueryResult;
     try {

@@ -1,9 +1,14 @@
 /**
  * @module `@Transactional(db, options)`: runs a service method or a routing-controllers action in a transaction.
  * routing-controllers writes the response after the action's promise settles, so the COMMIT comes first;
- * a failed COMMIT reaches its error handler as a `WebtoolError` with status 409/503.
+ * a failed COMMIT reaches its error handler as a `WebtoolError` with status 409/503. An action that answers
+ * through `@Res()` has its output held until COMMIT; a failed COMMIT then answers problem+json itself.
  */
+import { ServerResponse } from 'node:http';
+import { ResponseFailedError, ResponseTooLargeError, WebtoolError } from '../errors';
 import type { Database } from './database';
+import { problemFor } from './express';
+import { DEFAULT_MAX_BUFFER_BYTES, holdResponse } from './hold-response';
 import type { TransactionOptions } from './options';
 
 /** The Database, or a function returning it (for a Database built after the class is declared). */
@@ -22,12 +27,41 @@ const metadata = Reflect as unknown as {
   getMetadata(key: unknown, target: object): unknown;
 };
 
+/**
+ * An action that answers through `@Res()` itself: what it writes is held until COMMIT (the same mechanism as
+ * `transactional()`), and a failed COMMIT answers problem+json (409 for a rollback) instead.
+ */
+async function answerAfterCommit(database: Database, res: ServerResponse, action: () => unknown, options: TransactionOptions): Promise<unknown> {
+  const held = holdResponse(res, DEFAULT_MAX_BUFFER_BYTES);
+  try {
+    const result = await database.runInRequest(() =>
+      database.transaction(async () => {
+        held.reset(); // a retried run answers again
+        const value = await action();
+        if (held.overflowed) throw new ResponseTooLargeError(`the response exceeded ${DEFAULT_MAX_BUFFER_BYTES} bytes before COMMIT; the transaction rolled back`);
+        return value;
+      }, options),
+    );
+    held.flush();
+    return result;
+  } catch (err) {
+    if (!held.started) {
+      held.flush();
+      throw err;
+    }
+    held.fail(err instanceof WebtoolError ? problemFor(err) : new ResponseFailedError('the action failed after it began its response; the transaction rolled back'));
+    return res;
+  }
+}
+
 export function Transactional(db: DatabaseRef, options: TransactionOptions = {}): MethodDecorator {
   return (_target, _key, descriptor: PropertyDescriptor) => {
     const method = descriptor.value as (...args: unknown[]) => unknown;
     descriptor.value = function transactional(this: unknown, ...args: unknown[]) {
       const database = typeof db === 'function' ? db() : db;
-      return database.runInRequest(() => database.transaction(() => method.apply(this, args), options));
+      const res = args.find((a): a is ServerResponse => a instanceof ServerResponse);
+      if (!res) return database.runInRequest(() => database.transaction(() => method.apply(this, args), options));
+      return answerAfterCommit(database, res, () => method.apply(this, args), options);
     };
     // routing-controllers reads parameter metadata from the method: keep it on the wrapper.
     for (const key of metadata.getMetadataKeys?.(method) ?? []) metadata.defineMetadata(key, metadata.getMetadata(key, method), descriptor.value);
