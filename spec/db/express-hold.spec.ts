@@ -3,8 +3,8 @@ import express from 'express';
 import type { Response } from 'express';
 import { Body, JsonController, Post, Res, useExpressServer } from 'routing-controllers';
 import request from 'supertest';
-import { Database, PGliteDriver, Transactional, transactional, TransactionAbortedError } from '../../src';
-import { createTestDatabase, sharedPGlite, uniqueName } from './support';
+import { Database, Transactional, transactional, TransactionAbortedError } from '../../src';
+import { uniqueName, openTestDatabase } from './support';
 
 let db: Database;
 let T: string;
@@ -85,13 +85,7 @@ for (const driver of ['pg', 'PGlite'] as const) {
     let drop: (() => Promise<void>) | undefined;
 
     before(async () => {
-      if (driver === 'pg') {
-        const pg = await createTestDatabase();
-        drop = pg.drop;
-        db = new Database({ primary: pg.url });
-      } else {
-        db = new Database({ primary: new PGliteDriver({ instance: sharedPGlite() }) });
-      }
+      ({ db, drop } = await openTestDatabase(driver));
       app = makeApp();
     });
     after(async () => {

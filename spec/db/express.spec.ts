@@ -4,8 +4,8 @@ import { expect } from 'chai';
 import express from 'express';
 import { Body, JsonController, Post, useExpressServer } from 'routing-controllers';
 import request from 'supertest';
-import { Database, PGliteDriver, Transactional, transactional, withRollback } from '../../src';
-import { createTestDatabase, sharedPGlite, uniqueName } from './support';
+import { Database, Transactional, transactional, withRollback } from '../../src';
+import { uniqueName, openTestDatabase } from './support';
 
 let db: Database;
 let T: string;
@@ -79,13 +79,7 @@ for (const driver of ['pg', 'PGlite'] as const) {
     let drop: (() => Promise<void>) | undefined;
 
     before(async () => {
-      if (driver === 'pg') {
-        const pg = await createTestDatabase();
-        drop = pg.drop;
-        db = new Database({ primary: pg.url });
-      } else {
-        db = new Database({ primary: new PGliteDriver({ instance: sharedPGlite() }) });
-      }
+      ({ db, drop } = await openTestDatabase(driver));
       app = makeApp();
     });
     after(async () => {

@@ -1,8 +1,8 @@
 import { expect } from 'chai';
 import express from 'express';
 import request from 'supertest';
-import { Database, PGliteDriver, transactional, TransactionPropagationError } from '../../src';
-import { createTestDatabase, sharedPGlite } from './support';
+import { Database, transactional, TransactionPropagationError } from '../../src';
+import { openTestDatabase } from './support';
 
 async function rejection(p: Promise<unknown>): Promise<unknown> {
   return p.then(() => expect.fail('expected a rejection'), (e) => e);
@@ -16,13 +16,7 @@ for (const driver of ['pg', 'PGlite'] as const) {
     const timeout = async () => (await db.query('SHOW statement_timeout')).rows[0].statement_timeout as string;
 
     before(async () => {
-      if (driver === 'pg') {
-        const pg = await createTestDatabase();
-        drop = pg.drop;
-        db = new Database({ primary: pg.url });
-      } else {
-        db = new Database({ primary: new PGliteDriver({ instance: sharedPGlite() }) });
-      }
+      ({ db, drop } = await openTestDatabase(driver));
     });
     after(async () => {
       await db.close();

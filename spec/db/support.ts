@@ -5,6 +5,8 @@
 import { randomBytes } from 'node:crypto';
 import type { PGlite } from '@electric-sql/pglite';
 import { Client } from 'pg';
+import { Database } from '../../src/db/database';
+import { PGliteDriver } from '../../src/db/pglite-driver';
 
 /** The server the specs use: PG_ADMIN_URL, else the local trust-auth server. */
 export const adminUrl = process.env.PG_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -58,4 +60,16 @@ export async function closeSharedPGlite(): Promise<void> {
   const started = pglite;
   pglite = undefined;
   if (started) await (await started).close();
+}
+
+/**
+ * A Database on the given driver for one describe block: a database of its own on the PostgreSQL
+ * server (dropped by `drop`), or the shared PGlite instance.
+ */
+export async function openTestDatabase(driver: string): Promise<{ db: Database; drop?: () => Promise<void> }> {
+  if (driver === 'pg') {
+    const pg = await createTestDatabase();
+    return { db: new Database({ primary: pg.url }), drop: pg.drop };
+  }
+  return { db: new Database({ primary: new PGliteDriver({ instance: sharedPGlite() }) }) };
 }

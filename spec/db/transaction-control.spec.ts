@@ -1,6 +1,6 @@
 import { expect } from 'chai';
-import { Database, PGliteDriver, TransactionAbortedError, TransactionControlError } from '../../src';
-import { createTestDatabase, sharedPGlite, uniqueName } from './support';
+import { Database, TransactionAbortedError, TransactionControlError } from '../../src';
+import { createTestDatabase, uniqueName, openTestDatabase } from './support';
 
 async function rejection(p: Promise<unknown>): Promise<unknown> {
   return p.then(() => expect.fail('expected a rejection'), (e) => e);
@@ -15,13 +15,7 @@ for (const driver of ['pg', 'PGlite'] as const) {
     const names = async () => (await db.query<{ name: string }>(`SELECT name FROM ${T} ORDER BY id`)).rows.map((r) => r.name);
 
     before(async () => {
-      if (driver === 'pg') {
-        const pg = await createTestDatabase();
-        drop = pg.drop;
-        db = new Database({ primary: pg.url });
-      } else {
-        db = new Database({ primary: new PGliteDriver({ instance: sharedPGlite() }) });
-      }
+      ({ db, drop } = await openTestDatabase(driver));
     });
     after(async () => {
       await db.close();
