@@ -5,7 +5,8 @@
  * once, and a connected Redis is awaited up to `timeoutMs` (5 s by default) — a reply slowed by load or
  * event-loop lag is a reply, not an outage.
  */
-import Redis, { Cluster } from 'ioredis';
+import Redis, { type Cluster } from 'ioredis';
+import { isCluster } from '../cache/cluster';
 import { luaCommand, readLua, type LuaCommand } from '../cache/lua';
 import { RedisCache } from '../cache/redis-cache';
 import { InvalidOptionError, StoreUnavailableError } from '../errors';
@@ -60,7 +61,7 @@ export class RedisStore implements RateLimitStore {
   constructor(cacheOrClient: RedisCache | Redis | Cluster, options: RedisStoreOptions = {}) {
     checkOptions(options, ['timeoutMs'], 'RedisStore');
     if (cacheOrClient instanceof RedisCache) this.client = cacheOrClient.client;
-    else if (cacheOrClient instanceof Redis || cacheOrClient instanceof Cluster) this.client = cacheOrClient;
+    else if (cacheOrClient instanceof Redis || isCluster(cacheOrClient)) this.client = cacheOrClient;
     else throw new InvalidOptionError('cache', 'RedisStore needs a RedisCache or an ioredis client');
     const { timeoutMs = DEFAULT_STORE_TIMEOUT_MS } = options;
     if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw new InvalidOptionError('storeTimeoutMs', 'must be a positive number (milliseconds)');
@@ -86,7 +87,7 @@ export class RedisStore implements RateLimitStore {
     // The first connection may queue, bounded by the timeout; once lost, nothing waits until Redis is ready again.
     if (this.lost || !LIVE_STATUSES.has(this.client.status)) throw new StoreUnavailableError(`Redis is not connected (${this.client.status})`, { disconnected: true });
     // Issue 13 item 12: on a Cluster, a key whose master is known down fails at once, not after the timeout.
-    if (this.client instanceof Cluster && ownerIsDown(this.client, rules[0].key)) throw new StoreUnavailableError('the Redis Cluster node for this key is not connected', { disconnected: true });
+    if (isCluster(this.client) && ownerIsDown(this.client, rules[0].key)) throw new StoreUnavailableError('the Redis Cluster node for this key is not connected', { disconnected: true });
     const keys: string[] = [];
     const args: (string | number)[] = [];
     for (const rule of rules) {
