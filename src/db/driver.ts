@@ -18,6 +18,12 @@ export interface QueryResult<R = any> {
 /** One connection, checked out until `release()`. */
 export interface Lease {
   query<R = any>(query: QueryInput, values?: unknown[]): Promise<QueryResult<R>>;
+  /**
+   * Runs several statements without parameters in one round trip (PostgreSQL's simple query protocol);
+   * the server skips the ones after the first error, which rejects. Resolves to the last statement's command
+   * tag when the client reports one. Optional: without it webtool sends them one by one, a round trip each.
+   */
+  batch?(statements: readonly string[]): Promise<string | undefined>;
   /** Returns the connection; with `destroy` the connection is closed instead of reused. */
   release(destroy?: boolean): void;
 }

@@ -24,6 +24,10 @@ export interface PgDriverOptions {
   resetOnRelease?: boolean;
 }
 
+function rethrowSanitized(err: unknown): never {
+  throw sanitizeError(err);
+}
+
 class PgLease implements Lease {
   private broken = false;
   private released = false;
@@ -37,9 +41,15 @@ class PgLease implements Lease {
     client.on('error', this.onError);
   }
 
-  async query<R>(query: QueryInput, values?: unknown[]): Promise<QueryResult<R>> {
+  query<R>(query: QueryInput, values?: unknown[]): Promise<QueryResult<R>> {
+    return (this.client.query(query as any, values as any[]) as unknown as Promise<QueryResult<R>>).catch(rethrowSanitized);
+  }
+
+  async batch(statements: readonly string[]): Promise<string | undefined> {
     try {
-      return (await this.client.query(query as any, values as any[])) as unknown as QueryResult<R>;
+      // No values: pg sends the string with the simple query protocol, one round trip for all of it.
+      const results = (await this.client.query(statements.join('; '))) as unknown as { command: string } | { command: string }[];
+      return Array.isArray(results) ? results[results.length - 1]?.command : results.command;
     } catch (err) {
       throw sanitizeError(err);
     }
@@ -86,6 +96,13 @@ export class PgDriver implements Driver {
 
   acquire(timeoutMs: number): Promise<Lease> {
     if (this.closed) return Promise.reject(new DbUnavailableError('database is closed'));
+    // More idle clients than callers waiting: pg-pool hands one over on the next tick, so no timer is needed.
+    if (this.pool.idleCount > this.pool.waitingCount) {
+      return this.pool.connect().then(
+        (client) => new PgLease(client, this.logger, this.resetOnRelease),
+        (err) => Promise.reject(new DbUnavailableError('cannot connect to the database', { cause: sanitizeError(err) })),
+      );
+    }
     return new Promise<Lease>((resolve, reject) => {
       let late = false;
       const timer = setTimeout(() => {

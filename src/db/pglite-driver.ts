@@ -31,6 +31,12 @@ class PGliteLease implements Lease {
     return { rows: result.rows, rowCount: result.affectedRows ?? result.rows.length, fields: result.fields };
   }
 
+  async batch(statements: readonly string[]): Promise<undefined> {
+    if (this.released) throw new Error('webtool/db: query on a released connection');
+    await this.db.exec(statements.join('; '));
+    return undefined;
+  }
+
   release(): void {
     if (this.released) return;
     this.released = true;

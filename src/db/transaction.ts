@@ -9,6 +9,21 @@ import { isConnectionError, sanitizeError, sqlState } from './sanitize';
 
 /** The transaction-local setting that proves, at COMMIT, that our transaction is still the one in progress. */
 const MARKER = 'webtool.tx';
+const ENDED_EARLY = 'webtool: transaction ended early';
+/**
+ * Fails when the marker is gone: set_config then gets a name PostgreSQL refuses, and its error names why.
+ * Sent in COMMIT's round trip, so a missing marker stops the COMMIT server-side. `SELECT FROM` returns no
+ * column (and `SET LOCAL` at BEGIN no row), so the client has less to parse than with a plain `SELECT set_config`.
+ */
+const PROBE = `SELECT FROM set_config(CASE WHEN current_setting('${MARKER}', true) = '1' THEN '${MARKER}' ELSE '${ENDED_EARLY}' END, '1', true)`;
+
+/** Runs statements in one round trip when the lease can (`batch`), else one by one; the last command tag, if known. */
+async function runBatch(lease: Lease, statements: string[]): Promise<string | undefined> {
+  if (lease.batch) return lease.batch(statements);
+  let result: QueryResult | undefined;
+  for (const statement of statements) result = await lease.query(statement);
+  return result?.command;
+}
 
 /** A statement whose first keyword ends or starts a transaction (ROLLBACK TO SAVEPOINT excepted). */
 const TRANSACTION_CONTROL = /^\s*(begin|start\s+transaction|commit|end|abort|prepare\s+transaction|rollback(?!\s+(work\s+|transaction\s+)?to\b))\b/i;
@@ -68,10 +83,10 @@ export class Transaction {
       this.onBegin?.();
       const lease = await this.driver.acquire(this.acquireTimeoutMs);
       try {
-        await lease.query(beginStatement(this.options));
-        // A transaction-local marker: gone if a raw COMMIT/ROLLBACK ended the transaction behind our back.
-        await lease.query(`SELECT set_config('${MARKER}', '1', true)`);
-        if (this.options.timeoutMs) await lease.query(`SET LOCAL statement_timeout = ${Math.floor(this.options.timeoutMs)}`);
+        // A transaction-local marker, set in BEGIN's own round trip: gone if a raw COMMIT/ROLLBACK ended the transaction behind our back.
+        const statements = [beginStatement(this.options), `SET LOCAL ${MARKER} = '1'`];
+        if (this.options.timeoutMs) statements.push(`SET LOCAL statement_timeout = ${Math.floor(this.options.timeoutMs)}`);
+        await runBatch(lease, statements);
       } catch (err) {
         lease.release(true);
         throw isConnectionError(err) ? new DbUnavailableError('cannot begin a transaction', { cause: sanitizeError(err) }) : err;
@@ -142,31 +157,30 @@ export class Transaction {
     }
     if (!this.begun) return this.end(false);
     const lease = await this.begin();
-    let open: boolean;
+    let tag: string | undefined;
     try {
-      const probe = await lease.query<{ open: string | null }>(`SELECT current_setting('${MARKER}', true) AS open`);
-      open = probe.rows[0]?.open === '1';
-    } catch (err) {
-      await this.rollback();
-      throw new TransactionAbortedError('a statement failed and was swallowed; the transaction rolled back', { cause: this.lastError ?? sanitizeError(err) });
-    }
-    if (!open) {
-      await this.rollback();
-      throw new TransactionAbortedError('a raw COMMIT or ROLLBACK ended the transaction early; statements after it ran outside it');
-    }
-    let result: QueryResult;
-    try {
-      result = await lease.query('COMMIT');
+      // One round trip: the probe fails, and the server then skips COMMIT, when a swallowed error left the
+      // transaction aborted (25P02) or a raw COMMIT/ROLLBACK already ended it (the marker is gone).
+      tag = await runBatch(lease, [PROBE, 'COMMIT']);
     } catch (err) {
       // The outcome of a COMMIT whose connection died is unknown; such a connection is not reused.
-      const connection = isConnectionError(err);
-      this.end(connection);
-      if (connection) throw new DbUnavailableError('COMMIT failed: connection lost', { cause: sanitizeError(err) });
+      if (isConnectionError(err)) {
+        this.end(true);
+        throw new DbUnavailableError('COMMIT failed: connection lost', { cause: sanitizeError(err) });
+      }
+      // Ends the aborted transaction; after a failed COMMIT there is none left and ROLLBACK only warns.
+      await this.rollback();
+      if (sqlState(err) === '25P02') {
+        throw new TransactionAbortedError('a statement failed and was swallowed; the transaction rolled back', { cause: this.lastError ?? sanitizeError(err) });
+      }
+      if (String((err as Error)?.message).includes(ENDED_EARLY)) {
+        throw new TransactionAbortedError('a raw COMMIT or ROLLBACK ended the transaction early; statements after it ran outside it');
+      }
       // e.g. a deferred constraint (23505) or a serialization failure (40001) detected at COMMIT
       throw new TransactionAbortedError('COMMIT failed; the transaction rolled back', { cause: sanitizeError(err) });
     }
     this.end(false);
-    if (this.driver.reportsCommandTag && result.command !== 'COMMIT') {
+    if (this.driver.reportsCommandTag && tag !== undefined && tag !== 'COMMIT') {
       throw new TransactionAbortedError('a statement failed and was swallowed; COMMIT rolled back', { cause: this.lastError });
     }
   }
