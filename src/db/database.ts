@@ -223,7 +223,7 @@ export class Database implements SqlClient {
           if (retryable) throw new SerializationError(attempt, { cause: err });
           throw err;
         }
-        await runHooks(scope.level.afterCommit, this.logger, 'afterCommit');
+        if (scope.level.afterCommit.length > 0) await runHooks(scope.level.afterCommit, this.logger, 'afterCommit');
         return result;
       }
     } finally {

@@ -10,8 +10,7 @@ import type { WebtoolError } from '../errors';
 export const DEFAULT_MAX_BUFFER_BYTES = 1024 * 1024;
 
 const realHeadersSent = Object.getOwnPropertyDescriptor(OutgoingMessage.prototype, 'headersSent')!.get!;
-const methods = ['writeHead', 'write', 'flushHeaders', 'end'] as const;
-type Method = (typeof methods)[number];
+type Method = 'writeHead' | 'write' | 'flushHeaders' | 'end';
 
 /** Why the held response stopped accepting output. */
 export type Settled = 'ended' | 'overflow' | 'aborted';
@@ -40,92 +39,145 @@ function byteLength(chunk: unknown, encoding: unknown): number {
   return (chunk as Uint8Array).byteLength ?? 0;
 }
 
+const HOLD = Symbol('webtool.hold');
+type Held = ServerResponse & { [HOLD]: Hold };
+
+/**
+ * The state of one held response. The wrappers and the `headersSent` getter installed on `res` are shared
+ * functions that read it through a symbol: per-request closures as own properties would cost V8 a new
+ * hidden class (and an accessor pair) on every request.
+ */
+class Hold implements HeldResponse {
+  held: [Method, unknown[]][] = [];
+  bytes = 0;
+  firstStatus: number | undefined;
+  mode: 'hold' | 'through' | 'drop' = 'hold';
+  ended = false;
+  /** Set while `fail()` answers: node's own `end()` calls `this.writeHead()`, which must then go through. */
+  internal = false;
+  overflowed = false;
+  readonly settled: Promise<Settled>;
+  private settle!: (how: Settled) => void;
+  private settledOnce = false;
+
+  /** The methods `res` had before (node's, or those of a middleware that wrapped them, such as compression). */
+  readonly originals: Record<Method, Function>;
+
+  constructor(readonly res: ServerResponse, readonly maxBufferBytes: number, readonly onEnd: (() => void) | undefined) {
+    this.originals = { writeHead: res.writeHead, write: res.write, flushHeaders: res.flushHeaders, end: res.end };
+    this.settled = new Promise<Settled>((resolve) => (this.settle = resolve));
+  }
+
+  finish(how: Settled): void {
+    if (this.settledOnce) return;
+    this.settledOnce = true;
+    this.settle(how);
+  }
+
+  /** A held call: queued, unless the response goes straight through or is being dropped. */
+  call(name: Method, args: unknown[]): unknown {
+    const { res } = this;
+    if (this.mode === 'through' || this.internal) return this.originals[name].apply(res, args);
+    if (this.mode === 'drop' || this.ended || this.overflowed) return name === 'write' ? true : res;
+    if (name === 'writeHead' && typeof args[0] === 'number') res.statusCode = args[0];
+    this.firstStatus ??= res.statusCode;
+    if (name === 'write' || name === 'end') this.bytes += byteLength(args[0], args[1]);
+    this.held.push([name, args]);
+    if (this.bytes > this.maxBufferBytes) {
+      this.overflowed = true;
+      this.finish('overflow');
+    } else if (name === 'end') {
+      this.ended = true;
+      this.onEnd?.();
+      this.finish('ended');
+    }
+    return name === 'write' ? true : res;
+  }
+
+  get started(): boolean {
+    return this.held.length > 0;
+  }
+
+  get rewritten(): boolean {
+    return this.firstStatus !== undefined && this.res.statusCode !== this.firstStatus;
+  }
+
+  reset(): void {
+    this.held = [];
+    this.bytes = 0;
+    this.firstStatus = undefined;
+    this.ended = false;
+  }
+
+  flush(): void {
+    this.mode = 'through';
+    for (const [name, args] of this.held) this.originals[name].apply(this.res, args);
+    this.held = [];
+  }
+
+  fail(problem: WebtoolError): void {
+    const { res } = this;
+    this.mode = 'drop';
+    this.held = [];
+    if (realHeadersSent.call(res) || res.destroyed) {
+      res.destroy();
+      return;
+    }
+    for (const header of res.getHeaderNames()) res.removeHeader(header);
+    res.statusCode = problem.status;
+    res.setHeader('content-type', 'application/problem+json');
+    this.internal = true;
+    try {
+      this.originals.end.call(res, JSON.stringify(problem));
+    } finally {
+      this.internal = false;
+    }
+  }
+}
+
+const wrappers: Record<Method, Function> = {
+  writeHead(this: Held, ...args: unknown[]) {
+    return this[HOLD].call('writeHead', args);
+  },
+  write(this: Held, ...args: unknown[]) {
+    return this[HOLD].call('write', args);
+  },
+  flushHeaders(this: Held, ...args: unknown[]) {
+    return this[HOLD].call('flushHeaders', args);
+  },
+  end(this: Held, ...args: unknown[]) {
+    return this[HOLD].call('end', args);
+  },
+};
+
+// Once end() is held the response counts as sent: code after the handler (routing-controllers' next(),
+// the final 404 handler, error handlers) must not try to answer a second time. Once not holding, node's answer.
+const headersSent: PropertyDescriptor = {
+  configurable: true,
+  get(this: Held) {
+    const hold = this[HOLD];
+    return (hold.mode === 'hold' && hold.ended) || realHeadersSent.call(this);
+  },
+};
+
+function onClose(this: Held): void {
+  const hold = this[HOLD];
+  if (!hold.ended) hold.finish('aborted');
+}
+
 /**
  * Holds `res` until `flush()` or `fail()`. `onEnd` runs synchronously when the handler calls `end()`,
  * so statements issued after it can be refused before COMMIT is even sent.
  */
 export function holdResponse(res: ServerResponse, maxBufferBytes: number, onEnd?: () => void): HeldResponse {
-  const originals = Object.fromEntries(methods.map((m) => [m, res[m]])) as unknown as Record<Method, Function>;
-  let held: [Method, unknown[]][] = [];
-  let bytes = 0;
-  let firstStatus: number | undefined;
-  let mode: 'hold' | 'through' | 'drop' = 'hold';
-  let ended = false;
-  /** Set while `fail()` answers: node's own `end()` calls `this.writeHead()`, which must then go through. */
-  let internal = false;
-  let overflowed = false;
-  let settle!: (how: Settled) => void;
-  let settledOnce = false;
-  const settled = new Promise<Settled>((resolve) => (settle = (how) => settledOnce || ((settledOnce = true), resolve(how))));
-
-  for (const name of methods) {
-    (res as unknown as Record<Method, Function>)[name] = function (this: ServerResponse, ...args: unknown[]) {
-      if (mode === 'through' || internal) return originals[name].apply(res, args);
-      if (mode === 'drop' || ended || overflowed) return name === 'write' ? true : res;
-      if (name === 'writeHead' && typeof args[0] === 'number') res.statusCode = args[0];
-      firstStatus ??= res.statusCode;
-      if (name === 'write' || name === 'end') bytes += byteLength(args[0], args[1]);
-      held.push([name, args]);
-      if (bytes > maxBufferBytes) {
-        overflowed = true;
-        settle('overflow');
-      } else if (name === 'end') {
-        ended = true;
-        onEnd?.();
-        settle('ended');
-      }
-      return name === 'write' ? true : res;
-    };
-  }
-  // Once end() is held the response counts as sent: code after the handler (routing-controllers' next(),
-  // the final 404 handler, error handlers) must not try to answer a second time.
-  Object.defineProperty(res, 'headersSent', { configurable: true, get: () => (mode === 'hold' && ended) || realHeadersSent.call(res) });
-  res.once('close', () => {
-    if (!ended) settle('aborted');
-  });
-
-  const restore = (next: 'through' | 'drop') => {
-    mode = next;
-    delete (res as { headersSent?: boolean }).headersSent;
-  };
-  return {
-    settled,
-    get started() {
-      return held.length > 0;
-    },
-    get overflowed() {
-      return overflowed;
-    },
-    get rewritten() {
-      return firstStatus !== undefined && res.statusCode !== firstStatus;
-    },
-    reset() {
-      held = [];
-      bytes = 0;
-      firstStatus = undefined;
-      ended = false;
-    },
-    flush() {
-      restore('through');
-      for (const [name, args] of held) originals[name].apply(res, args);
-      held = [];
-    },
-    fail(problem) {
-      restore('drop');
-      held = [];
-      if (realHeadersSent.call(res) || res.destroyed) {
-        res.destroy();
-        return;
-      }
-      for (const header of res.getHeaderNames()) res.removeHeader(header);
-      res.statusCode = problem.status;
-      res.setHeader('content-type', 'application/problem+json');
-      internal = true;
-      try {
-        originals.end.call(res, JSON.stringify(problem));
-      } finally {
-        internal = false;
-      }
-    },
-  };
+  const hold = new Hold(res, maxBufferBytes, onEnd);
+  const target = res as unknown as Record<Method, Function> & { [HOLD]: Hold };
+  target[HOLD] = hold;
+  target.writeHead = wrappers.writeHead;
+  target.write = wrappers.write;
+  target.flushHeaders = wrappers.flushHeaders;
+  target.end = wrappers.end;
+  Object.defineProperty(res, 'headersSent', headersSent);
+  res.once('close', onClose);
+  return hold;
 }
