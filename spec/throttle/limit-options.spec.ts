@@ -34,7 +34,10 @@ describe('limitMiddleware shared and tuned', () => {
     const first = await request(app).get('/x').expect(200);
     expect(first.headers).to.not.have.property('ratelimit');
     expect(first.headers).to.not.have.property('ratelimit-policy');
-    await request(app).get('/x').expect(429);
+    // Nothing to expose on an admitted request; a denial still exposes its Retry-After to browsers.
+    expect(first.headers).to.not.have.property('access-control-expose-headers');
+    const denied = await request(app).get('/x').expect(429);
+    expect(denied.headers['access-control-expose-headers']).to.include('Retry-After');
     await request(app).get('/x').set('X-Internal', 'yes').expect(200);
     await cache.close();
   });

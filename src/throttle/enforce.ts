@@ -116,7 +116,8 @@ export async function enforceRules(req: Request, res: Response, rules: readonly 
     return 'done';
   }
   writeRateLimitHeaders(res, decision.rules, names, engine);
-  if (decision.rules.length) exposeRateLimitHeaders(res);
+  // Exposed to browsers only when there are fields to read (a denial always has Retry-After).
+  if (decision.rules.length && (engine.standardHeaders || engine.legacyHeaders || decision.status !== 'allowed')) exposeRateLimitHeaders(res);
   if (decision.status === 'allowed') return 'next';
   // Named copies only on the limited path (the deny handler is given them).
   const outcomes: NamedOutcome[] = decision.rules.map((o, i) => ({ ...o, name: names[i] }));
