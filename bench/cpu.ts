@@ -3,7 +3,7 @@
  * and after a measured run, it gives CPU per request — far steadier than req/s on a shared 2-core box.
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 let ticksPerSecond: number | undefined;
 
@@ -32,4 +32,28 @@ export function cpuMicros(pids: readonly number[]): number {
     }
   }
   return (ticks * 1e6) / clockTicks();
+}
+
+/** utime + stime per thread of `pids` (thread id → its name and µs), to tell JS work from GC helpers and libuv's pool. */
+export function threadMicros(pids: readonly number[]): Map<string, { name: string; us: number }> {
+  const out = new Map<string, { name: string; us: number }>();
+  for (const pid of pids) {
+    let tids: string[] = [];
+    try {
+      tids = readdirSync(`/proc/${pid}/task`);
+    } catch {
+      continue;
+    }
+    for (const tid of tids) {
+      try {
+        const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+        const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        out.set(`${pid}/${tid}`, { name: tid === String(pid) ? 'main' : name, us: ((Number(fields[11]) + Number(fields[12])) * 1e6) / clockTicks() });
+      } catch {
+        /* exited */
+      }
+    }
+  }
+  return out;
 }

@@ -1,7 +1,9 @@
 /**
  * The DB figures of `npm run bench` (also runnable alone): the same route answered with a raw pg
- * transaction (connect/BEGIN/SELECT 1/COMMIT/release) and through webtool's `transactional()` scope with
- * Kysely on `db.pool`. Interleaved rounds, medians, ratio scoped/raw. Loopback only; about 2·ROUNDS·SECONDS s.
+ * transaction (connect/BEGIN/SELECT 1/COMMIT/release), with Kysely's own transaction on a plain pg pool
+ * (what a Kysely user writes without webtool), and through webtool's `transactional()` scope with Kysely
+ * on `db.pool`. Interleaved rounds, medians, ratios to raw pg and to Kysely alone. Loopback only; about
+ * 3·ROUNDS·SECONDS s.
  * Run: node -r ts-node/register/transpile-only bench/db.ts   (DATABASE_URL, BENCH_ROUNDS, BENCH_SECONDS)
  */
 import { spawn } from 'node:child_process';
@@ -19,8 +21,19 @@ const ROUNDS = Math.min(Number(process.env.BENCH_ROUNDS ?? 5), 10);
 const SECONDS = Math.min(Number(process.env.BENCH_SECONDS ?? 2), 10);
 
 /** Interleaved rounds of raw pg vs scoped Kysely on one route; the ratio scoped/raw per round. */
-export async function dbOverhead(): Promise<{ medianRatio: number; minRatio: number; maxRatio: number; rawRps: number; scopedRps: number }> {
+export async function dbOverhead(): Promise<{
+  medianRatio: number;
+  minRatio: number;
+  maxRatio: number;
+  rawRps: number;
+  scopedRps: number;
+  kyselyRps: number;
+  kyselyRatio: number;
+  scopedToKyselyRatio: number;
+}> {
   const raw = new Pool({ connectionString: URL, max: 10 });
+  const plain = new Pool({ connectionString: URL, max: 10 });
+  const kPlain = new Kysely<any>({ dialect: new PostgresDialect({ pool: plain }) });
   const db = new Database({ primary: URL });
   const k = new Kysely<any>({ dialect: new PostgresDialect({ pool: db.pool as any }) });
 
@@ -36,6 +49,11 @@ export async function dbOverhead(): Promise<{ medianRatio: number; minRatio: num
       client.release();
     }
   });
+  const kyselyApp = express();
+  kyselyApp.get('/', async (req, res) => {
+    const row = await kPlain.transaction().execute(async (trx) => (await sql<{ one: number }>`SELECT 1 AS one`.execute(trx)).rows[0]);
+    res.json(row);
+  });
   const scopedApp = express();
   scopedApp.use(transactional(db));
   scopedApp.get('/', async (req, res) => {
@@ -43,21 +61,27 @@ export async function dbOverhead(): Promise<{ medianRatio: number; minRatio: num
     res.json(rows[0]);
   });
 
-  const servers = [rawApp, scopedApp].map((app) => app.listen(0, '127.0.0.1'));
+  const servers = [rawApp, kyselyApp, scopedApp].map((app) => app.listen(0, '127.0.0.1'));
   await Promise.all(servers.map((s) => new Promise((r) => s.once('listening', r))));
-  const [rawPort, scopedPort] = servers.map((s) => (s.address() as AddressInfo).port);
+  const [rawPort, kyselyPort, scopedPort] = servers.map((s) => (s.address() as AddressInfo).port);
   const run = async (port: number) => (await autocannon({ url: `http://127.0.0.1:${port}/`, connections: 10, duration: SECONDS })).requests.average;
 
-  const results: { raw: number; scoped: number }[] = [];
+  const results: { raw: number; kysely: number; scoped: number }[] = [];
+  for (const port of [rawPort, kyselyPort, scopedPort]) await run(port); // warm-up: JIT and pools
   for (let i = 0; i < ROUNDS; i++) {
     const r = await run(rawPort);
-    const s = await run(scopedPort);
-    results.push({ raw: r, scoped: s });
-    console.log(`db round ${i + 1}: raw ${r.toFixed(0)} req/s, scoped+Kysely ${s.toFixed(0)} req/s, ratio ${(s / r).toFixed(3)}`);
+    // The two Kysely variants in random order after raw pg.
+    const [first, second] = Math.random() < 0.5 ? [kyselyPort, scopedPort] : [scopedPort, kyselyPort];
+    const a = await run(first);
+    const b = await run(second);
+    const [k, s] = first === kyselyPort ? [a, b] : [b, a];
+    results.push({ raw: r, kysely: k, scoped: s });
+    console.log(`db round ${i + 1}: raw ${r.toFixed(0)} req/s, Kysely alone ${k.toFixed(0)} (${(k / r).toFixed(3)}), scoped+Kysely ${s.toFixed(0)} req/s, ratio ${(s / r).toFixed(3)}`);
   }
   const ratios = results.map((x) => x.scoped / x.raw).sort((a, b) => a - b);
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   servers.forEach((s) => s.close());
+  await kPlain.destroy();
   await k.destroy();
   await db.close();
   await raw.end();
@@ -67,6 +91,9 @@ export async function dbOverhead(): Promise<{ medianRatio: number; minRatio: num
     maxRatio: Number(ratios[ratios.length - 1].toFixed(2)),
     rawRps: Math.round(median(results.map((x) => x.raw))),
     scopedRps: Math.round(median(results.map((x) => x.scoped))),
+    kyselyRps: Math.round(median(results.map((x) => x.kysely))),
+    kyselyRatio: Number(median(results.map((x) => x.kysely / x.raw)).toFixed(2)),
+    scopedToKyselyRatio: Number(median(results.map((x) => x.scoped / x.kysely)).toFixed(2)),
   };
 }
 

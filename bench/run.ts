@@ -54,6 +54,7 @@ const VARIANTS: Variant[] = [
   { name: 'webtool-user-redis-3rules', label: '7e webtool user, 3 stacked limits, Redis', auth: 'token', redis: true },
   { name: 'webtool-user-redis-2proc', label: '7f webtool user, 2 server processes, one Redis', auth: 'token', redis: true },
   { name: 'webtool-user-memory', label: '8 webtool user, InMemoryCache', auth: 'token' },
+  { name: 'webtool-user-memory-noheaders', label: '8b the same, standardHeaders: false (rate-limiter-flexible sets none)', auth: 'token' },
   { name: 'jose-rlf-redis', label: '9 jose verify + rate-limiter-flexible Redis', auth: 'token', redis: true },
   { name: 'jose-evalsha', label: '10 jose verify + one hand-written EVALSHA', auth: 'token', redis: true },
   { name: 'jose-cached-evalsha', label: '10b jose verify (cached) + one hand-written EVALSHA', auth: 'token', redis: true },

@@ -111,12 +111,12 @@ function countVerifiedHits(jwt: JWTService): void {
   };
 }
 
-function webtool(cacheKind: 'redis' | 'memory') {
+function webtool(cacheKind: 'redis' | 'memory', standardHeaders = true) {
   const cache = cacheKind === 'redis' ? new RedisCache(redisUrl, { keyPrefix: `wt${variant}:` }) : new InMemoryCache();
   const jwt = cache instanceof RedisCache ? new RedisJWTService(cache, { secretKey }) : new JWTService(cache, { secretKey });
   countVerifiedHits(jwt);
   closers.push(() => jwt.close(), () => cache.close());
-  app.use(limitMiddleware({ cache, authBackend: new JWTBackend(jwt), annoBackend: new AnnoSessionBackend({ secure: false, secret: 's'.repeat(32) }) }));
+  app.use(limitMiddleware({ cache, authBackend: new JWTBackend(jwt), annoBackend: new AnnoSessionBackend({ secure: false, secret: 's'.repeat(32) }), standardHeaders }));
 }
 
 /** Builds the variant's app (in each worker, never in a -2proc primary). */
@@ -176,6 +176,10 @@ function setup(): void {
       break;
     case 'webtool-user-memory':
       webtool('memory');
+      app.get('/', limiter(HIGH, 60, ['user'], { algorithm: 'gcra' }), handler);
+      break;
+    case 'webtool-user-memory-noheaders':
+      webtool('memory', false);
       app.get('/', limiter(HIGH, 60, ['user'], { algorithm: 'gcra' }), handler);
       break;
     case 'webtool-unlimited-redis':
