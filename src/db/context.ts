@@ -5,6 +5,8 @@ import type { Level, Transaction } from './transaction';
 export interface Scope {
   readonly tx: Transaction;
   readonly level: Level;
+  /** The scope `withRollback` pins: the test's own transaction, around the code under test. */
+  readonly pinned?: boolean;
 }
 
 /** Per request (or per outermost call) state. */
@@ -17,5 +19,7 @@ export interface RequestState {
 export interface Store {
   /** The transaction scope in effect; `undefined` outside a transaction (or suspended by `not_supported`). */
   scope?: Scope;
+  /** The `withRollback` scope this work runs under, if any (kept after it ended, so late statements fail). */
+  pin?: Scope;
   request: RequestState;
 }

@@ -10,7 +10,7 @@ import type { Driver, QueryInput, QueryResult } from './driver';
 import { checkDriver, type Health } from './health';
 import { runHooks } from './hooks';
 import type { Logger } from './logger';
-import { backoffMs, checkOptions, parseRetry, RETRYABLE_SQLSTATES, type RetryOptions, type RetryPolicy, type TransactionOptions, type IsolationLevel } from './options';
+import { backoffMs, checkJoinable, checkOptions, parseRetry, RETRYABLE_SQLSTATES, type RetryOptions, type RetryPolicy, type TransactionOptions } from './options';
 import { PgDriver } from './pg-driver';
 import { PGliteDriver } from './pglite-driver';
 import { isConnectionError, sanitizeError, sqlState } from './sanitize';
@@ -100,8 +100,18 @@ export class Database implements SqlClient {
 
   /** The scope statements run in now: the current transaction, else the one `withRollback` pinned. @internal */
   currentScope(): Scope | undefined {
-    return this.als.getStore()?.scope ?? this.pinned;
+    const store = this.als.getStore();
+    // `pin`: the withRollback scope this code runs under; once it ended, its statements fail, never autocommit.
+    return store?.scope ?? store?.pin ?? this.pinned;
   }
+
+  /** A client bound to `scope`: its statements run there, from whatever async context, or fail once it ended. */
+  private bound(scope: Scope): SqlClient {
+    return { query: (query, values) => scope.tx.query(query, values, scope.level) };
+  }
+
+  /** A client that runs every statement on its own (autocommit), whatever transaction is current where it is used. */
+  private readonly unbound: SqlClient = { query: (query, values) => this.autocommitQuery(query, values) };
 
   /** Whether a statement run now would run inside a transaction. */
   inTransaction(): boolean {
@@ -111,7 +121,12 @@ export class Database implements SqlClient {
   /** Runs a statement in the current transaction, or on its own (autocommit) outside one. */
   async query<R = any>(query: QueryInput, values?: unknown[]): Promise<QueryResult<R>> {
     const scope = this.currentScope();
-    if (scope) return scope.tx.query<R>(query, values);
+    if (scope) return scope.tx.query<R>(query, values, scope.level);
+    return this.autocommitQuery<R>(query, values);
+  }
+
+  /** Runs a statement on its own (autocommit), on the primary. */
+  private async autocommitQuery<R>(query: QueryInput, values?: unknown[]): Promise<QueryResult<R>> {
     const lease = await this.autocommitDriver().acquire(this.acquireTimeoutMs);
     let broken = false;
     try {
@@ -141,11 +156,12 @@ export class Database implements SqlClient {
   async transaction<T>(fn: (tx: SqlClient) => Promise<T> | T, options: TransactionOptions = {}): Promise<T> {
     checkOptions(options);
     const store = this.als.getStore();
+    if (store?.pin && store.pin !== this.pinned) throw new TransactionAbortedError('withRollback has ended; a transaction it started cannot begin after it');
     const outer = store?.scope;
     const request = store?.request ?? { usedPrimary: false };
     const single = outer !== undefined && outer.tx.driver.maxConnections === 1 && !this.pinned;
     const fresh = () => (this.pinned ? this.nested(outer ?? this.pinned, fn, request, true) : this.root(fn, options, request));
-    const join = (scope: Scope) => (checkJoinable(scope, options), withTimeout(scope, options.timeoutMs, () => this.join(scope, fn)));
+    const join = (scope: Scope) => (checkJoinable(scope.tx.options, options), withTimeout(scope, options.timeoutMs, () => this.join(scope, fn)));
     switch (options.propagation ?? 'required') {
       case 'required':
         return outer ? join(outer) : fresh();
@@ -159,7 +175,7 @@ export class Database implements SqlClient {
         return this.withoutTransaction(fn, request);
       case 'nested':
         if (!outer) return fresh();
-        checkJoinable(outer, options);
+        checkJoinable(outer.tx.options, options);
         return this.nested(outer, (tx) => withTimeout(this.currentScope()!, options.timeoutMs, () => fn(tx)), request, false);
       case 'requires_new':
         if (single) throw new TransactionPropagationError('propagation "requires_new" inside a transaction needs a second connection, and this driver (PGlite) has one');
@@ -185,7 +201,7 @@ export class Database implements SqlClient {
 
   private async join<T>(scope: Scope, fn: (tx: SqlClient) => Promise<T> | T): Promise<T> {
     try {
-      return await fn(this);
+      return await fn(this.bound(scope));
     } catch (err) {
       // Spring's rule: an error that leaves a joined scope dooms the whole transaction.
       scope.level.markRollbackOnly(err);
@@ -194,7 +210,7 @@ export class Database implements SqlClient {
   }
 
   private withoutTransaction<T>(fn: (tx: SqlClient) => Promise<T> | T, request: RequestState): Promise<T> {
-    return this.als.run({ scope: undefined, request }, async () => fn(this));
+    return this.als.run({ scope: undefined, request, pin: this.als.getStore()?.pin }, async () => fn(this.unbound));
   }
 
   private async root<T>(fn: (tx: SqlClient) => Promise<T> | T, options: TransactionOptions, request: RequestState): Promise<T> {
@@ -208,7 +224,7 @@ export class Database implements SqlClient {
         const scope: Scope = { tx, level: new Level() };
         let result: T;
         try {
-          result = await this.als.run({ scope, request }, async () => fn(this));
+          result = await this.als.run({ scope, request }, async () => fn(this.bound(scope)));
           // A statement fired but not awaited by fn must fail now, never slip in before (or after) COMMIT.
           tx.seal('the transaction is committing: a statement its scope did not await cannot join it');
           await tx.commit(scope.level);
@@ -239,11 +255,12 @@ export class Database implements SqlClient {
     await previous;
     try {
       const { tx } = outer;
-      const name = await tx.savepoint();
-      const scope: Scope = { tx, level: new Level() };
+      const level = new Level(parent);
+      const name = await tx.savepoint(level);
+      const scope: Scope = { tx, level, pinned: outer.pinned };
       let result: T;
       try {
-        result = await this.als.run({ scope, request }, async () => fn(this));
+        result = await this.als.run({ scope, request, pin: this.als.getStore()?.pin }, async () => fn(this.bound(scope)));
         if (scope.level.rollbackOnly) throw new TransactionAbortedError('savepoint was marked rollback-only: an error escaped a joined scope', { cause: scope.level.rollbackCause });
       } catch (err) {
         await tx.rollbackToSavepoint(name).catch((e) => parent.markRollbackOnly(e));
@@ -276,15 +293,20 @@ export class Database implements SqlClient {
   async pin(fn: () => Promise<void> | void): Promise<void> {
     if (this.pinned) throw new TransactionPropagationError('withRollback is already running on this Database');
     const tx = new Transaction(this.primary, {}, this.acquireTimeoutMs);
-    this.pinned = { tx, level: new Level() };
+    const scope: Scope = { tx, level: new Level(), pinned: true };
+    this.pinned = scope;
+    let ours = true;
     try {
-      await this.als.run({ scope: undefined, request: { usedPrimary: true } }, async () => fn());
-      await this.pinned.level.childLock;
+      // `pin` travels with fn's own async work: a statement it leaves behind fails once the pin ended.
+      await this.als.run({ scope: undefined, pin: scope, request: { usedPrimary: true } }, async () => fn());
+      await scope.level.childLock;
     } finally {
       this.pinned = undefined;
-      await tx.rollback();
+      ours = await tx.rollbackChecked();
     }
+    if (!ours) throw new TransactionAbortedError('a raw COMMIT inside withRollback committed what ran before it; the rollback could not undo that');
   }
+
 
   /** `SELECT 1` latency and pool figures of the primary and every replica. Never throws. */
   async health(): Promise<Health> {
@@ -317,23 +339,6 @@ export class Database implements SqlClient {
   }
 }
 
-const strictness: Record<IsolationLevel, number> = { 'read committed': 0, 'repeatable read': 1, serializable: 2 };
-
-/**
- * A scope joining a running transaction cannot change its access mode or make its isolation stricter:
- * options it cannot honour are an error, never a silent no-op.
- * @throws TransactionPropagationError
- */
-function checkJoinable(scope: Scope, options: TransactionOptions): void {
-  const outer = scope.tx.options;
-  if (options.readOnly !== undefined && options.readOnly !== Boolean(outer.readOnly)) {
-    throw new TransactionPropagationError(`readOnly: ${options.readOnly} cannot join a ${outer.readOnly ? 'read-only' : 'read-write'} transaction`);
-  }
-  if (options.isolation && strictness[options.isolation] > strictness[outer.isolation ?? 'read committed']) {
-    throw new TransactionPropagationError(`isolation "${options.isolation}" cannot join a "${outer.isolation ?? 'read committed'}" transaction`);
-  }
-}
-
 /**
  * Runs `fn` with `statement_timeout` set (SET LOCAL) to `timeoutMs` in the scope's transaction, then puts the
  * previous value back. Scopes joined concurrently (Promise.all) share the connection, so they share the setting.
@@ -341,8 +346,8 @@ function checkJoinable(scope: Scope, options: TransactionOptions): void {
 async function withTimeout<T>(scope: Scope, timeoutMs: number | undefined, fn: () => Promise<T> | T): Promise<T> {
   if (!timeoutMs) return fn();
   const { tx } = scope;
-  const previous = (await tx.query<{ v: string }>(`SELECT current_setting('statement_timeout') AS v`)).rows[0].v;
-  await tx.query(`SELECT set_config('statement_timeout', $1, true)`, [String(Math.floor(timeoutMs))]);
+  const previous = (await tx.query<{ v: string }>(`SELECT current_setting('statement_timeout') AS v`, undefined, scope.level)).rows[0].v;
+  await tx.query(`SELECT set_config('statement_timeout', $1, true)`, [String(Math.floor(timeoutMs))], scope.level);
   let ok = false;
   try {
     const result = await fn();
@@ -350,7 +355,7 @@ async function withTimeout<T>(scope: Scope, timeoutMs: number | undefined, fn: (
     return result;
   } finally {
     // After a failed statement the transaction (or savepoint) is aborted: the rollback restores the setting.
-    if (ok) await tx.query(`SELECT set_config('statement_timeout', $1, true)`, [previous]);
+    if (ok) await tx.query(`SELECT set_config('statement_timeout', $1, true)`, [previous], scope.level);
   }
 }
 

@@ -1,5 +1,5 @@
 /** @module Transaction options, parsed once into a full configuration. */
-import { InvalidOptionError } from '../errors';
+import { InvalidOptionError, TransactionPropagationError } from '../errors';
 
 /** How a transaction relates to the one already running (Spring's seven modes). */
 export type Propagation = 'required' | 'requires_new' | 'nested' | 'supports' | 'mandatory' | 'never' | 'not_supported';
@@ -81,4 +81,20 @@ export function beginStatement(options: TransactionOptions): string {
 /** Full-jitter backoff before attempt `attempt + 1`. */
 export function backoffMs(policy: RetryPolicy, attempt: number): number {
   return Math.random() * Math.min(policy.maxMs, policy.baseMs * 2 ** attempt);
+}
+
+const strictness: Record<IsolationLevel, number> = { 'read committed': 0, 'repeatable read': 1, serializable: 2 };
+
+/**
+ * A scope joining a running transaction cannot change its access mode or make its isolation stricter:
+ * options it cannot honour are an error, never a silent no-op.
+ * @throws TransactionPropagationError
+ */
+export function checkJoinable(outer: TransactionOptions, options: TransactionOptions): void {
+  if (options.readOnly !== undefined && options.readOnly !== Boolean(outer.readOnly)) {
+    throw new TransactionPropagationError(`readOnly: ${options.readOnly} cannot join a ${outer.readOnly ? 'read-only' : 'read-write'} transaction`);
+  }
+  if (options.isolation && strictness[options.isolation] > strictness[outer.isolation ?? 'read committed']) {
+    throw new TransactionPropagationError(`isolation "${options.isolation}" cannot join a "${outer.isolation ?? 'read committed'}" transaction`);
+  }
 }

@@ -2,7 +2,8 @@
  * @module One physical transaction on one leased connection: lazy BEGIN, savepoints, rollback-only
  * marks per level, and a checked COMMIT that never reports a rollback as a success.
  */
-import { DbUnavailableError, TransactionAbortedError, TransactionControlError } from '../errors';
+import { randomBytes } from 'node:crypto';
+import { DbUnavailableError, TransactionAbortedError, TransactionControlError, TransactionPropagationError } from '../errors';
 import type { Driver, Lease, QueryInput, QueryResult } from './driver';
 import { beginStatement, type TransactionOptions } from './options';
 import { isConnectionError, sanitizeError, sqlState } from './sanitize';
@@ -11,11 +12,17 @@ import { isConnectionError, sanitizeError, sqlState } from './sanitize';
 const MARKER = 'webtool.tx';
 const ENDED_EARLY = 'webtool: transaction ended early';
 /**
- * Fails when the marker is gone: set_config then gets a name PostgreSQL refuses, and its error names why.
- * Sent in COMMIT's round trip, so a missing marker stops the COMMIT server-side. `SELECT FROM` returns no
- * column (and `SET LOCAL` at BEGIN no row), so the client has less to parse than with a plain `SELECT set_config`.
+ * Fails when the marker is not this transaction's: set_config then gets a name PostgreSQL refuses, and its
+ * error names why. Sent in COMMIT's round trip, so a missing marker stops the COMMIT server-side. The value
+ * is a nonce per transaction, so a session-level `webtool.tx` (set by a request before, or by ALTER DATABASE)
+ * cannot pass for it. `SELECT FROM` returns no column (and `SET LOCAL` at BEGIN no row): less for pg to parse.
  */
-const PROBE = `SELECT FROM set_config(CASE WHEN current_setting('${MARKER}', true) = '1' THEN '${MARKER}' ELSE '${ENDED_EARLY}' END, '1', true)`;
+function probe(nonce: string): string {
+  return `SELECT FROM set_config(CASE WHEN current_setting('${MARKER}', true) = '${nonce}' THEN '${MARKER}' ELSE '${ENDED_EARLY}' END, '1', true)`;
+}
+
+const NONCE_PREFIX = randomBytes(6).toString('hex');
+let nonces = 0;
 
 /** Runs statements in one round trip when the lease can (`batch`), else one by one; the last command tag, if known. */
 async function runBatch(lease: Lease, statements: string[]): Promise<string | undefined> {
@@ -28,6 +35,16 @@ async function runBatch(lease: Lease, statements: string[]): Promise<string | un
 /** A statement whose first keyword ends or starts a transaction (ROLLBACK TO SAVEPOINT excepted). */
 const TRANSACTION_CONTROL = /^\s*(begin|start\s+transaction|commit|end|abort|prepare\s+transaction|rollback(?!\s+(work\s+|transaction\s+)?to\b))\b/i;
 
+interface OpenSavepoint {
+  readonly level: Level;
+  readonly name: string;
+  /** The db.pool client whose BEGIN opened it; none for a `nested` scope. */
+  readonly client?: object;
+  /** Resolves when the savepoint is released or rolled back. */
+  readonly done: Promise<void>;
+  readonly close: () => void;
+}
+
 /** A hook run after the transaction commits (or rolls back). */
 export type Hook = (error?: unknown) => unknown;
 
@@ -36,12 +53,23 @@ export type Hook = (error?: unknown) => unknown;
  * level and whether an error escaped a scope joined to it.
  */
 export class Level {
+  /** Set once this savepoint is released or rolled back: a scope that outlived it can no longer run statements. */
+  closed = false;
   readonly afterCommit: Hook[] = [];
   readonly afterRollback: Hook[] = [];
   rollbackOnly = false;
   rollbackCause: unknown;
   /** Serialises savepoints opened directly under this level (e.g. by `Promise.all`): savepoints nest, they do not interleave. */
   childLock: Promise<void> = Promise.resolve();
+
+  /** `parent`: the level this savepoint is opened in; none for the whole transaction. */
+  constructor(readonly parent?: Level) {}
+
+  /** Whether this level is `ancestor` or lies inside it. */
+  within(ancestor: Level): boolean {
+    for (let level: Level | undefined = this; level; level = level.parent) if (level === ancestor) return true;
+    return false;
+  }
 
   markRollbackOnly(cause: unknown): void {
     if (!this.rollbackOnly) this.rollbackCause = cause;
@@ -62,6 +90,15 @@ export class Transaction {
   private finished = false;
   private sealed?: string;
   private savepoints = 0;
+  /** Marker value of this transaction (see `probe`). */
+  private readonly nonce = `${NONCE_PREFIX}${(++nonces).toString(36)}`;
+  /**
+   * Savepoints open now, outermost first. A statement from a scope outside the innermost one waits until it
+   * closes: otherwise a sibling's statement (Promise.all) would run inside it and vanish with its rollback.
+   */
+  private readonly open: OpenSavepoint[] = [];
+  /** Savepoint rollbacks started by `release()` of a client; COMMIT waits for them. */
+  private readonly pending = new Set<Promise<unknown>>();
   /** The last statement error: the cause reported when COMMIT turns out to be a rollback. */
   lastError: unknown;
 
@@ -84,7 +121,7 @@ export class Transaction {
       const lease = await this.driver.acquire(this.acquireTimeoutMs);
       try {
         // A transaction-local marker, set in BEGIN's own round trip: gone if a raw COMMIT/ROLLBACK ended the transaction behind our back.
-        const statements = [beginStatement(this.options), `SET LOCAL ${MARKER} = '1'`];
+        const statements = [beginStatement(this.options), `SET LOCAL ${MARKER} = '${this.nonce}'`];
         if (this.options.timeoutMs) statements.push(`SET LOCAL statement_timeout = ${Math.floor(this.options.timeoutMs)}`);
         await runBatch(lease, statements);
       } catch (err) {
@@ -97,14 +134,29 @@ export class Transaction {
     return this.begun;
   }
 
-  /** Runs a statement in this transaction, beginning it if needed. */
-  async query<R = any>(query: QueryInput, values?: unknown[]): Promise<QueryResult<R>> {
+  /**
+   * Runs a statement in this transaction, beginning it if needed. `level` is the scope's: while a savepoint
+   * it is not inside is open, the statement waits for that savepoint to close.
+   */
+  async query<R = any>(query: QueryInput, values?: unknown[], level?: Level, client?: object): Promise<QueryResult<R>> {
     if (this.finished) throw new TransactionAbortedError('transaction already ended; a scope outlived its transaction');
     if (this.sealed) throw new TransactionAbortedError(this.sealed);
     if (TRANSACTION_CONTROL.test(typeof query === 'string' ? query : query.text)) {
       throw new TransactionControlError('transaction control (BEGIN/COMMIT/ROLLBACK/END) inside a webtool transaction; use db.transaction() scopes or savepoints');
     }
+    if (level?.closed) throw new TransactionAbortedError('the savepoint of this scope has already ended; a scope outlived its savepoint');
     const lease = await this.begin();
+    if (level && this.open.length > 0) await this.turn(level, client);
+    // No await between the check above and the send: the statement is queued on the connection now.
+    return this.send(lease, query, values);
+  }
+
+  /** Refuses every later statement (the transaction is about to commit): they fail at once, never racing COMMIT. */
+  seal(reason: string): void {
+    this.sealed ??= reason;
+  }
+
+  private async send<R>(lease: Lease, query: QueryInput, values?: unknown[]): Promise<QueryResult<R>> {
     try {
       return await lease.query<R>(query, values);
     } catch (err) {
@@ -113,16 +165,71 @@ export class Transaction {
     }
   }
 
-  /** Refuses every later statement (the transaction is about to commit): they fail at once, never racing COMMIT. */
-  seal(reason: string): void {
-    this.sealed ??= reason;
+  /**
+   * Resolves when a statement of `level` (sent through `client`, if any) may be sent: when it is inside the
+   * innermost open savepoint. One exception, because nothing tells the two apart: a statement of the level a
+   * db.pool client's BEGIN was sent from, not sent through a client (`db.query`, `db.pool.query`), runs inside
+   * that client's transaction — it may come from the callback of a query builder's transaction. Waits are
+   * bounded by `acquireTimeoutMs`, so a scope that waits for itself fails instead of hanging.
+   */
+  private async turn(level: Level, client?: object): Promise<void> {
+    for (;;) {
+      if (level.closed) throw new TransactionAbortedError('the savepoint of this scope has already ended; a scope outlived its savepoint');
+      const innermost = this.open[this.open.length - 1];
+      if (!innermost || level.within(innermost.level)) return;
+      if (innermost.client && !client && innermost.level.parent && level === innermost.level.parent) return;
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), this.acquireTimeoutMs)));
+      const outcome = await Promise.race([innermost.done, late]);
+      clearTimeout(timer);
+      if (outcome === 'late') {
+        throw new TransactionPropagationError(
+          `a statement waited ${this.acquireTimeoutMs} ms for a savepoint it is not part of (a concurrent scope or db.pool transaction) to end; run them one after another`,
+        );
+      }
+      if (this.finished) throw new TransactionAbortedError('transaction already ended; a scope outlived its transaction');
+      if (this.sealed) throw new TransactionAbortedError(this.sealed);
+    }
   }
 
-  /** Opens a savepoint; returns its name. */
-  async savepoint(): Promise<string> {
+  /**
+   * Opens a savepoint for `child` (a level whose parent is the scope opening it) and returns its name.
+   * Statements from outside `child` wait until it is released or rolled back.
+   */
+  async savepoint(child: Level, client?: object): Promise<string> {
     const name = `wt_sp_${++this.savepoints}`;
-    await this.query(`SAVEPOINT ${name}`);
+    if (this.finished) throw new TransactionAbortedError('transaction already ended; a scope outlived its transaction');
+    if (this.sealed) throw new TransactionAbortedError(this.sealed);
+    const lease = await this.begin();
+    if (child.parent && this.open.length > 0) await this.turn(child.parent, client);
+    let close!: () => void;
+    const done = new Promise<void>((resolve) => (close = resolve));
+    // Registered before SAVEPOINT is sent, in the same tick: no sibling statement can slip in between.
+    this.open.push({ level: child, name, done, close, client });
+    try {
+      await this.send(lease, `SAVEPOINT ${name}`);
+    } catch (err) {
+      this.closeSavepoint(name);
+      throw err;
+    }
     return name;
+  }
+
+  private closeSavepoint(name: string): void {
+    const index = this.open.findIndex((s) => s.name === name);
+    if (index < 0) return;
+    // Savepoints inside it are gone with it too (ROLLBACK TO / RELEASE end every later savepoint).
+    for (const entry of this.open.splice(index)) {
+      entry.level.closed = true;
+      entry.close();
+    }
+  }
+
+  /** The savepoint's own statement: sent at once (its scope is the innermost open one). */
+  private async savepointStatement(name: string, sql: string): Promise<void> {
+    if (this.finished) throw new TransactionAbortedError('transaction already ended; a scope outlived its transaction');
+    if (this.sealed) throw new TransactionAbortedError(this.sealed);
+    await this.send(await this.begin(), sql);
   }
 
   /**
@@ -131,19 +238,42 @@ export class Transaction {
    */
   async releaseSavepoint(name: string): Promise<void> {
     try {
-      await this.query(`RELEASE SAVEPOINT ${name}`);
+      await this.savepointStatement(name, `RELEASE SAVEPOINT ${name}`);
     } catch (err) {
-      if (sqlState(err) !== '25P02') throw err;
+      if (sqlState(err) !== '25P02') {
+        this.closeSavepoint(name);
+        throw err;
+      }
       const cause = this.lastError === err ? undefined : this.lastError;
       await this.rollbackToSavepoint(name);
       throw new TransactionAbortedError('a statement failed inside the savepoint; it was rolled back', { cause });
     }
+    this.closeSavepoint(name);
   }
 
   /** Rolls back to a savepoint and releases it; on failure the whole transaction is unusable. */
   async rollbackToSavepoint(name: string): Promise<void> {
-    await this.query(`ROLLBACK TO SAVEPOINT ${name}`);
-    await this.query(`RELEASE SAVEPOINT ${name}`);
+    try {
+      await this.savepointStatement(name, `ROLLBACK TO SAVEPOINT ${name}`);
+      await this.savepointStatement(name, `RELEASE SAVEPOINT ${name}`);
+    } finally {
+      this.closeSavepoint(name);
+    }
+  }
+
+  /** Whether the savepoint `name` is still open. */
+  isOpen(name: string): boolean {
+    return this.open.some((s) => s.name === name);
+  }
+
+  /** Keeps COMMIT waiting for `work` (a savepoint rollback a client's `release()` started). */
+  track(work: Promise<unknown>): void {
+    const settled = work.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.pending.add(settled);
+    void settled.then(() => this.pending.delete(settled));
   }
 
   /**
@@ -155,13 +285,18 @@ export class Transaction {
       await this.rollback();
       throw new TransactionAbortedError('transaction was marked rollback-only: an error escaped a joined scope', { cause: level.rollbackCause });
     }
+    if (this.pending.size > 0) await Promise.all(this.pending);
+    if (this.open.length > 0) {
+      await this.rollback();
+      throw new TransactionAbortedError('a transaction begun on a db.pool client (BEGIN) was still open at COMMIT; everything rolled back');
+    }
     if (!this.begun) return this.end(false);
     const lease = await this.begin();
     let tag: string | undefined;
     try {
       // One round trip: the probe fails, and the server then skips COMMIT, when a swallowed error left the
       // transaction aborted (25P02) or a raw COMMIT/ROLLBACK already ended it (the marker is gone).
-      tag = await runBatch(lease, [PROBE, 'COMMIT']);
+      tag = await runBatch(lease, [probe(this.nonce), 'COMMIT']);
     } catch (err) {
       // The outcome of a COMMIT whose connection died is unknown; such a connection is not reused.
       if (isConnectionError(err)) {
@@ -174,7 +309,7 @@ export class Transaction {
         throw new TransactionAbortedError('a statement failed and was swallowed; the transaction rolled back', { cause: this.lastError ?? sanitizeError(err) });
       }
       if (String((err as Error)?.message).includes(ENDED_EARLY)) {
-        throw new TransactionAbortedError('a raw COMMIT or ROLLBACK ended the transaction early; statements after it ran outside it');
+        throw new TransactionAbortedError('a raw COMMIT or ROLLBACK (or RESET ALL) ended the transaction early or cleared its marker; statements after a COMMIT ran outside it');
       }
       // e.g. a deferred constraint (23505) or a serialization failure (40001) detected at COMMIT
       throw new TransactionAbortedError('COMMIT failed; the transaction rolled back', { cause: sanitizeError(err) });
@@ -183,6 +318,27 @@ export class Transaction {
     if (this.driver.reportsCommandTag && tag !== undefined && tag !== 'COMMIT') {
       throw new TransactionAbortedError('a statement failed and was swallowed; COMMIT rolled back', { cause: this.lastError });
     }
+  }
+
+  /**
+   * Rolls back, first checking that the transaction is still this one (its marker): false when a raw COMMIT
+   * ended it earlier, so what ran before that COMMIT is committed. For `withRollback`.
+   */
+  async rollbackChecked(): Promise<boolean> {
+    if (this.pending.size > 0) await Promise.all(this.pending);
+    let ours = true;
+    if (this.begun && !this.finished) {
+      try {
+        const lease = await this.begun;
+        const check = await lease.query<{ ours: boolean }>(`SELECT current_setting('${MARKER}', true) IS NOT DISTINCT FROM '${this.nonce}' AS ours`);
+        ours = check.rows[0]?.ours === true;
+      } catch {
+        // 25P02: a failed statement left it aborted, but it is still ours; a lost connection rolled it back.
+        ours = true;
+      }
+    }
+    await this.rollback();
+    return ours;
   }
 
   /** Rolls back if begun; a connection that cannot roll back is destroyed, never reused. Idempotent. */
@@ -207,6 +363,11 @@ export class Transaction {
 
   private end(destroy: boolean): void {
     this.finished = true;
+    // Statements waiting for a savepoint wake up and fail: the transaction is over.
+    for (const entry of this.open.splice(0)) {
+      entry.level.closed = true;
+      entry.close();
+    }
     this.lease?.release(destroy);
     this.lease = undefined;
   }

@@ -1,0 +1,251 @@
+import { expect } from 'chai';
+import express from 'express';
+import { Kysely, PostgresDialect, sql } from 'kysely';
+import request from 'supertest';
+import { Database, TransactionAbortedError, TransactionPropagationError, transactional, withRollback } from '../../src';
+import { openTestDatabase, uniqueName } from './support';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function rejection(p: Promise<unknown>): Promise<unknown> {
+  return p.then(() => expect.fail('expected a rejection'), (e) => e);
+}
+
+for (const driver of ['pg', 'PGlite'] as const) {
+  describe(`Database: concurrent scopes and clients in one transaction, on ${driver}`, function () {
+    this.timeout(60_000);
+    let db: Database;
+    let drop: (() => Promise<void>) | undefined;
+    let T: string;
+    let k: Kysely<any>;
+    const names = async () => (await db.query<{ name: string }>(`SELECT name FROM ${T} ORDER BY name`)).rows.map((r) => r.name);
+
+    before(async () => {
+      ({ db, drop } = await openTestDatabase(driver));
+      k = new Kysely<any>({ dialect: new PostgresDialect({ pool: db.pool as any }) });
+    });
+    after(async () => {
+      await db.close();
+      await drop?.();
+    });
+    beforeEach(async () => {
+      T = uniqueName('conc');
+      await db.query(`CREATE TABLE ${T} (id serial PRIMARY KEY, name text)`);
+    });
+    afterEach(async () => db.query(`DROP TABLE IF EXISTS ${T}`));
+
+    it('a sibling statement never runs inside a nested scope that then rolls back: its work commits (HTTP, 201)', async () => {
+      const app = express();
+      app.use(transactional(db));
+      app.post('/orders', async (req, res) => {
+        const [bonus, order] = await Promise.all([
+          db
+            .transaction(
+              async (tx) => {
+                await tx.query(`INSERT INTO ${T} (name) VALUES ('bonus')`);
+                await sleep(50);
+                throw new Error('bonus not allowed');
+              },
+              { propagation: 'nested' },
+            )
+            .then(() => 'granted', () => 'skipped'),
+          (async () => {
+            await sleep(10);
+            await db.query(`INSERT INTO ${T} (name) VALUES ('order')`);
+            return 'saved';
+          })(),
+        ]);
+        res.status(201).json({ bonus, order });
+      });
+      const res = await request(app).post('/orders').expect(201);
+      expect(res.body).to.deep.equal({ bonus: 'skipped', order: 'saved' });
+      expect(await names()).to.deep.equal(['order']);
+    });
+
+    it('two Kysely transactions side by side (Promise.all): one failing undoes only its own work', async () => {
+      await db.transaction(async () => {
+        await Promise.all([
+          k
+            .transaction()
+            .execute(async (trx) => {
+              await sql`INSERT INTO ${sql.table(T)} (name) VALUES ('failed')`.execute(trx);
+              await sleep(40);
+              throw new Error('no');
+            })
+            .catch(() => undefined),
+          k.transaction().execute(async (trx) => {
+            await sleep(10);
+            await sql`INSERT INTO ${sql.table(T)} (name) VALUES ('kept')`.execute(trx);
+          }),
+          (async () => {
+            await sleep(20);
+            await k.insertInto(T).values({ name: 'plain' }).execute();
+          })(),
+        ]);
+      });
+      expect(await names()).to.deep.equal(['kept', 'plain']);
+    });
+
+    it('a Kysely transaction may use db.query inside its callback (it runs in that transaction)', async () => {
+      await db.transaction(async () => {
+        await k
+          .transaction()
+          .execute(async (trx) => {
+            await sql`INSERT INTO ${sql.table(T)} (name) VALUES ('builder')`.execute(trx);
+            await db.query(`INSERT INTO ${T} (name) VALUES ('repository')`);
+            throw new Error('undo both');
+          })
+          .catch(() => undefined);
+        await db.query(`INSERT INTO ${T} (name) VALUES ('after')`);
+      });
+      expect(await names()).to.deep.equal(['after']);
+    });
+
+    it('the tx handle stays bound to its transaction: used from a context started outside it, it runs there (and rolls back with it)', async () => {
+      const jobs: (() => Promise<unknown>)[] = [];
+      // A worker loop started outside any transaction: what it runs has no transaction of its own.
+      const worker = setInterval(() => void jobs.shift()?.(), 5);
+      try {
+        const err = await rejection(
+          db.transaction(async (tx) => {
+            await tx.query(`INSERT INTO ${T} (name) VALUES ('one')`);
+            await new Promise<void>((resolve, reject) => jobs.push(() => tx.query(`INSERT INTO ${T} (name) VALUES ('two')`).then(() => resolve(), reject)));
+            throw new Error('roll back');
+          }),
+        );
+        expect((err as Error).message).to.equal('roll back');
+      } finally {
+        clearInterval(worker);
+      }
+      expect(await names()).to.deep.equal([]);
+    });
+
+    it('a tx handle used after its transaction ended fails; it never runs on its own', async () => {
+      let kept!: { query(q: string): Promise<unknown> };
+      await db.transaction(async (tx) => {
+        kept = tx;
+      });
+      expect(await rejection(kept.query(`INSERT INTO ${T} (name) VALUES ('late')`))).to.be.instanceOf(TransactionAbortedError);
+      let nestedKept!: { query(q: string): Promise<unknown> };
+      await db.transaction(async () => {
+        await db.transaction(async (tx) => void (nestedKept = tx), { propagation: 'nested' });
+        expect(await rejection(nestedKept.query(`INSERT INTO ${T} (name) VALUES ('late')`))).to.be.instanceOf(TransactionAbortedError);
+      });
+      expect(await names()).to.deep.equal([]);
+    });
+
+    it('release(err) of a db.pool client with its BEGIN open rolls that work back, as pg would by destroying the client', async () => {
+      await db.transaction(async () => {
+        const client = await db.pool.connect();
+        try {
+          await client.query('BEGIN');
+          await client.query(`INSERT INTO ${T} (name) VALUES ('discarded')`);
+          throw new Error('boom');
+        } catch (err) {
+          client.release(err);
+        }
+        await db.query(`INSERT INTO ${T} (name) VALUES ('kept')`);
+      });
+      expect(await names()).to.deep.equal(['kept']);
+    });
+
+    it('release() without an error and with BEGIN still open: the transaction is refused at COMMIT, nothing commits', async () => {
+      const err = await rejection(
+        db.transaction(async () => {
+          const client = await db.pool.connect();
+          await client.query('BEGIN');
+          await client.query(`INSERT INTO ${T} (name) VALUES ('half')`);
+          client.release();
+          await db.query(`INSERT INTO ${T} (name) VALUES ('other')`);
+        }),
+      );
+      expect(err).to.be.instanceOf(TransactionAbortedError);
+      expect(await names()).to.deep.equal([]);
+    });
+
+    it('a db.pool client transaction still open when the response ends: the request fails and nothing commits', async () => {
+      const app = express();
+      app.use(transactional(db));
+      app.post('/', async (req, res) => {
+        const client = await db.pool.connect();
+        await client.query('BEGIN');
+        await client.query(`INSERT INTO ${T} (name) VALUES ('open')`);
+        res.status(200).json({ ok: true });
+      });
+      const res = await request(app).post('/');
+      expect(res.status).to.be.at.least(400);
+      expect(await names()).to.deep.equal([]);
+    });
+
+    it('a Kysely BEGIN asking for a stricter isolation or another access mode than the request transaction is refused', async () => {
+      const iso = await rejection(db.transaction(async () => k.transaction().setIsolationLevel('serializable').execute(async () => undefined)));
+      expect(iso).to.be.instanceOf(TransactionPropagationError);
+      const ro = await rejection(db.transaction(async () => k.transaction().setAccessMode('read only').execute(async () => undefined)));
+      expect(ro).to.be.instanceOf(TransactionPropagationError);
+      // What the outer transaction already gives is accepted.
+      await db.transaction(async () => k.transaction().setIsolationLevel('serializable').execute(async (trx) => sql`SELECT 1`.execute(trx)), { isolation: 'serializable' });
+    });
+
+    it("pg's callback forms on db.pool answer through the callback and never crash the process", async () => {
+      const viaPool = await new Promise<number>((resolve, reject) => db.pool.query('SELECT 1 AS one', (err: Error | null, r?: { rows: { one: number }[] }) => (err ? reject(err) : resolve(r!.rows[0].one))) as unknown);
+      expect(viaPool).to.equal(1);
+      const failed = await new Promise<Error | null>((resolve) => db.pool.query('SELECT nope', [], (err: Error | null) => resolve(err)) as unknown);
+      expect(failed).to.be.instanceOf(Error);
+      await db.transaction(async () => {
+        const client = await new Promise<any>((resolve, reject) => db.pool.connect((err, c) => (err ? reject(err) : resolve(c))));
+        const one = await new Promise<number>((resolve, reject) => client.query('SELECT 1 AS one', (err: Error | null, r?: { rows: { one: number }[] }) => (err ? reject(err) : resolve(r!.rows[0].one))));
+        client.release();
+        expect(one).to.equal(1);
+      });
+      expect(await rejection(db.pool.query('SELECT $1::int', 5 as never))).to.be.instanceOf(TypeError);
+    });
+
+    it('withRollback: a hidden COMMIT inside it is reported (what it committed cannot be undone); a statement it leaves behind fails', async () => {
+      const hidden = await rejection(
+        withRollback(db, async () => {
+          await db.query(`INSERT INTO ${T} (name) VALUES ('before')`);
+          await db.query('/* sneaky */ COMMIT');
+        }),
+      );
+      expect(hidden).to.be.instanceOf(TransactionAbortedError);
+      await db.query(`DELETE FROM ${T}`);
+      let late!: Promise<unknown>;
+      await withRollback(db, async () => {
+        await db.query(`INSERT INTO ${T} (name) VALUES ('test row')`);
+        late = sleep(30).then(() => db.query(`INSERT INTO ${T} (name) VALUES ('late')`));
+      });
+      expect(await rejection(late)).to.be.instanceOf(TransactionAbortedError);
+      expect(await names()).to.deep.equal([]);
+    });
+  });
+}
+
+describe('Database: the checked-COMMIT marker cannot be forged by a session-level value (PostgreSQL 15 server)', () => {
+  it('a webtool.tx left at session level by an earlier request does not hide a raw ROLLBACK', async function () {
+    this.timeout(30_000);
+    const { db, drop } = await openTestDatabase('pg');
+    try {
+      const T = uniqueName('marker');
+      await db.query(`CREATE TABLE ${T} (name text)`);
+      // One connection, so the next transaction surely gets the poisoned session.
+      const one = new Database({ primary: (db.primary as unknown as { pool: { options: { connectionString: string } } }).pool.options.connectionString, maxConnections: 1 });
+      try {
+        // At session level, outside a transaction: it outlives the statement, on the one pooled connection.
+        await one.query(`SELECT set_config('webtool.tx', '1', false)`);
+        const err = await rejection(
+          one.transaction(async () => {
+            await one.query(`INSERT INTO ${T} VALUES ('lost')`);
+            await one.query('/* x */ ROLLBACK');
+            await one.query(`INSERT INTO ${T} VALUES ('autocommitted')`);
+          }),
+        );
+        expect(err).to.be.instanceOf(TransactionAbortedError);
+      } finally {
+        await one.close();
+      }
+    } finally {
+      await db.close();
+      await drop?.();
+    }
+  });
+});
