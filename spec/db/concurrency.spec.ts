@@ -86,19 +86,172 @@ for (const driver of ['pg', 'PGlite'] as const) {
       expect(await names()).to.deep.equal(['kept', 'plain']);
     });
 
-    it('a Kysely transaction may use db.query inside its callback (it runs in that transaction)', async () => {
-      await db.transaction(async () => {
-        await k
-          .transaction()
-          .execute(async (trx) => {
+    it('db.query inside a Kysely transaction callback waits for that transaction (use trx there): it fails within acquireTimeoutMs, never hangs', async () => {
+      const quick = new Database({ primary: db.primary, acquireTimeoutMs: 300 });
+      const kq = new Kysely<any>({ dialect: new PostgresDialect({ pool: quick.pool as any }) });
+      const started = Date.now();
+      const err = await rejection(
+        quick.transaction(async () =>
+          kq.transaction().execute(async (trx) => {
             await sql`INSERT INTO ${sql.table(T)} (name) VALUES ('builder')`.execute(trx);
-            await db.query(`INSERT INTO ${T} (name) VALUES ('repository')`);
-            throw new Error('undo both');
-          })
+            await quick.query(`INSERT INTO ${T} (name) VALUES ('repository')`);
+          }),
+        ),
+      );
+      expect(err).to.be.instanceOf(TransactionPropagationError);
+      expect(Date.now() - started).to.be.below(3000);
+      expect(await names()).to.deep.equal([]);
+    });
+
+    it('a statement sent while the transaction rolls back fails; it never runs after ROLLBACK on its own', async () => {
+      const err = await rejection(
+        db.transaction(async () => {
+          await Promise.all([
+            db.query('SELECT pg_sleep(0.1)').then(() => db.query(`INSERT INTO ${T} (name) VALUES ('straggler')`)),
+            sleep(10).then(() => {
+              throw new Error('branch failed');
+            }),
+          ]);
+        }),
+      );
+      expect((err as Error).message).to.equal('branch failed');
+      await sleep(200);
+      expect(await names()).to.deep.equal([]);
+    });
+
+    it('a statement of a nested scope sent while its savepoint rolls back fails; it never lands in the outer transaction', async () => {
+      await db.transaction(async () => {
+        await db
+          .transaction(
+            async () => {
+              await Promise.all([
+                db.query('SELECT pg_sleep(0.1)').then(() => db.query(`INSERT INTO ${T} (name) VALUES ('straggler')`)),
+                sleep(10).then(() => {
+                  throw new Error('nested failed');
+                }),
+              ]);
+            },
+            { propagation: 'nested' },
+          )
           .catch(() => undefined);
-        await db.query(`INSERT INTO ${T} (name) VALUES ('after')`);
+        await sleep(200);
+        await db.query(`INSERT INTO ${T} (name) VALUES ('outer')`);
       });
-      expect(await names()).to.deep.equal(['after']);
+      expect(await names()).to.deep.equal(['outer']);
+    });
+
+    it('a nested scope beside an open Kysely transaction waits for it: its work and its afterCommit hook survive the Kysely rollback', async () => {
+      let hooks = 0;
+      await db.transaction(async () => {
+        await Promise.all([
+          k
+            .transaction()
+            .execute(async (trx) => {
+              await sql`INSERT INTO ${sql.table(T)} (name) VALUES ('kysely')`.execute(trx);
+              await sleep(40);
+              throw new Error('no');
+            })
+            .catch(() => undefined),
+          sleep(10).then(() =>
+            db.transaction(
+              async () => {
+                await db.query(`INSERT INTO ${T} (name) VALUES ('nested')`);
+                db.afterCommit(() => void hooks++);
+              },
+              { propagation: 'nested' },
+            ),
+          ),
+        ]);
+      });
+      expect(await names()).to.deep.equal(['nested']);
+      expect(hooks).to.equal(1);
+    });
+
+    it('nested scopes waiting for each other (a memoised nested helper) fail within acquireTimeoutMs instead of hanging', async () => {
+      const quick = new Database({ primary: db.primary, acquireTimeoutMs: 300 });
+      let memo: Promise<unknown> | undefined;
+      const ensure = () => (memo ??= quick.transaction(() => quick.query(`INSERT INTO ${T} (name) VALUES ('tenant')`), { propagation: 'nested' }));
+      const started = Date.now();
+      const outcome = await Promise.race([
+        quick
+          .transaction(async () => {
+            await Promise.all([
+              quick.transaction(
+                async () => {
+                  await sleep(5);
+                  await ensure();
+                },
+                { propagation: 'nested' },
+              ),
+              ensure(),
+            ]);
+          })
+          .then(
+            () => 'resolved',
+            (e) => e,
+          ),
+        sleep(5000).then(() => 'hung'),
+      ]);
+      expect(outcome).to.be.instanceOf(TransactionPropagationError);
+      expect(Date.now() - started).to.be.below(3000);
+    });
+
+    it('a db.pool client BEGIN left open inside a nested scope: the scope rolls back and fails; nothing commits', async () => {
+      const err = await rejection(
+        db.transaction(async () => {
+          await db.transaction(
+            async () => {
+              const client = await db.pool.connect();
+              await client.query('BEGIN');
+              await client.query(`INSERT INTO ${T} (name) VALUES ('never committed')`);
+            },
+            { propagation: 'nested' },
+          );
+        }),
+      );
+      expect(err).to.be.instanceOf(TransactionAbortedError);
+      expect(await names()).to.deep.equal([]);
+    });
+
+    it('outside a transaction, a db.pool client released inside its own BEGIN does not leave that BEGIN to the next user of the connection', async () => {
+      const one = new Database({ primary: db.primary, maxConnections: 1 });
+      const client = await one.pool.connect();
+      await client.query('BEGIN');
+      await client.query(`INSERT INTO ${T} (name) VALUES ('abandoned')`);
+      client.release();
+      await one.query(`INSERT INTO ${T} (name) VALUES ('next')`);
+      await one.transaction(async () => one.query(`INSERT INTO ${T} (name) VALUES ('request')`));
+      expect(await names()).to.deep.equal(['next', 'request']);
+    });
+
+    it('a handler mistake that node refuses (status 99, a number written) answers 500 and rolls back; the process lives', async () => {
+      const app = express();
+      app.use(transactional(db));
+      // Express 4 passes an async handler's errors on only through next().
+      app.get('/status', async (req, res, next) => {
+        try {
+          await db.query(`INSERT INTO ${T} (name) VALUES ('status')`);
+          res.status(99).end('ok');
+        } catch (err) {
+          next(err);
+        }
+      });
+      app.get('/write', async (req, res, next) => {
+        try {
+          await db.query(`INSERT INTO ${T} (name) VALUES ('write')`);
+          res.write(12345 as never);
+          res.end();
+        } catch (err) {
+          next(err);
+        }
+      });
+      // The same mistakes in synchronous handlers, as the attack sent them: no DB work, no crash.
+      app.get('/sync', (req, res) => void res.status(99).end('ok'));
+      app.use((err: Error, req: express.Request, res: express.Response, _next: express.NextFunction) => res.status(500).json({ error: err.message }));
+      expect((await request(app).get('/status')).status).to.equal(500);
+      expect((await request(app).get('/write')).status).to.equal(500);
+      expect((await request(app).get('/sync')).status).to.equal(500);
+      expect(await names()).to.deep.equal([]);
     });
 
     it('the tx handle stays bound to its transaction: used from a context started outside it, it runs there (and rolls back with it)', async () => {

@@ -252,7 +252,15 @@ export class Database implements SqlClient {
     const previous = parent.childLock;
     let unlock!: () => void;
     parent.childLock = new Promise<void>((resolve) => (unlock = resolve));
-    await previous;
+    // Bounded: a scope that waits for a sibling which waits for it fails instead of hanging the request.
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), this.acquireTimeoutMs)));
+    const turn = await Promise.race([previous, late]);
+    clearTimeout(timer);
+    if (turn === 'late') {
+      unlock();
+      throw new TransactionPropagationError(`a nested scope waited ${this.acquireTimeoutMs} ms for a sibling savepoint to end; run them one after another`);
+    }
     try {
       const { tx } = outer;
       const level = new Level(parent);

@@ -4,7 +4,7 @@
  * and replaced by a problem+json answer when the transaction rolled back.
  */
 import { OutgoingMessage, type ServerResponse } from 'node:http';
-import type { WebtoolError } from '../errors';
+import { ResponseFailedError, type WebtoolError } from '../errors';
 
 /** Default bound on what a transactional handler may write before `res.end()`: 1 MiB. */
 export const DEFAULT_MAX_BUFFER_BYTES = 1024 * 1024;
@@ -31,6 +31,22 @@ export interface HeldResponse {
   flush(): void;
   /** Drops what was held and answers `problem` as problem+json; later output of the handler is dropped. */
   fail(problem: WebtoolError): void;
+}
+
+/** A TypeError or RangeError carrying node's error code, as node's own checks throw them. */
+function nodeError<E extends Error>(Ctor: new (message: string) => E, code: string, message: string): E {
+  return Object.assign(new Ctor(message), { code });
+}
+
+/** node's argument checks for `writeHead`, `write` and `end`. @throws as node would */
+function checkCall(name: Method, args: unknown[], statusCode: number): void {
+  const status = name === 'writeHead' && typeof args[0] === 'number' ? args[0] : statusCode;
+  if ((status | 0) < 100 || (status | 0) > 999) throw nodeError(RangeError, 'ERR_HTTP_INVALID_STATUS_CODE', `Invalid status code: ${status}`);
+  if (name !== 'write' && name !== 'end') return;
+  const chunk = args[0];
+  if (chunk === undefined || typeof chunk === 'function' || typeof chunk === 'string' || chunk instanceof Uint8Array) return;
+  if (chunk === null && name === 'end') return;
+  throw nodeError(TypeError, chunk === null ? 'ERR_STREAM_NULL_VALUES' : 'ERR_INVALID_ARG_TYPE', 'The "chunk" argument must be of type string or an instance of Buffer or Uint8Array');
 }
 
 function byteLength(chunk: unknown, encoding: unknown): number {
@@ -79,6 +95,9 @@ class Hold implements HeldResponse {
     const { res } = this;
     if (this.mode === 'through' || this.internal) return this.originals[name].apply(res, args);
     if (this.mode === 'drop' || this.ended || this.overflowed) return name === 'write' ? true : res;
+    // What node would refuse when the call is made, refused now (in the handler, which Express answers 500),
+    // not at replay after COMMIT, where nothing could catch it.
+    checkCall(name, args, res.statusCode);
     if (name === 'writeHead' && typeof args[0] === 'number') res.statusCode = args[0];
     this.firstStatus ??= res.statusCode;
     if (name === 'write' || name === 'end') this.bytes += byteLength(args[0], args[1]);
@@ -111,8 +130,14 @@ class Hold implements HeldResponse {
 
   flush(): void {
     this.mode = 'through';
-    for (const [name, args] of this.held) this.originals[name].apply(this.res, args);
+    const held = this.held;
     this.held = [];
+    try {
+      for (const [name, args] of held) this.originals[name].apply(this.res, args);
+    } catch {
+      // Never a crash after COMMIT: the answer is a 500 if nothing was sent yet, else the connection is cut.
+      this.fail(new ResponseFailedError('the response could not be written'));
+    }
   }
 
   fail(problem: WebtoolError): void {

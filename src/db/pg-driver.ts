@@ -58,6 +58,9 @@ class PgLease implements Lease {
   release(destroy = false): void {
     if (this.released) return;
     this.released = true;
+    // A connection still inside a transaction (a client released after BEGIN) must not serve the next caller.
+    const status = (this.client as { getTransactionStatus?: () => string | null }).getTransactionStatus?.();
+    if (status === 'T' || status === 'E') destroy = true;
     if (destroy || this.broken || !this.reset) {
       this.client.removeListener('error', this.onError);
       this.client.release(destroy || this.broken ? true : undefined);

@@ -65,6 +65,12 @@ export class Level {
   /** `parent`: the level this savepoint is opened in; none for the whole transaction. */
   constructor(readonly parent?: Level) {}
 
+  /** Whether this savepoint, or one it lies in, has ended (or is ending). */
+  get dead(): boolean {
+    for (let level: Level | undefined = this; level; level = level.parent) if (level.closed) return true;
+    return false;
+  }
+
   /** Whether this level is `ancestor` or lies inside it. */
   within(ancestor: Level): boolean {
     for (let level: Level | undefined = this; level; level = level.parent) if (level === ancestor) return true;
@@ -139,16 +145,22 @@ export class Transaction {
    * it is not inside is open, the statement waits for that savepoint to close.
    */
   async query<R = any>(query: QueryInput, values?: unknown[], level?: Level, client?: object): Promise<QueryResult<R>> {
-    if (this.finished) throw new TransactionAbortedError('transaction already ended; a scope outlived its transaction');
-    if (this.sealed) throw new TransactionAbortedError(this.sealed);
+    this.assertLive(level);
     if (TRANSACTION_CONTROL.test(typeof query === 'string' ? query : query.text)) {
       throw new TransactionControlError('transaction control (BEGIN/COMMIT/ROLLBACK/END) inside a webtool transaction; use db.transaction() scopes or savepoints');
     }
-    if (level?.closed) throw new TransactionAbortedError('the savepoint of this scope has already ended; a scope outlived its savepoint');
     const lease = await this.begin();
     if (level && this.open.length > 0) await this.turn(level, client);
-    // No await between the check above and the send: the statement is queued on the connection now.
+    // Checked again with no await before the send: a ROLLBACK (TO SAVEPOINT) under way has already closed the door.
+    this.assertLive(level);
     return this.send(lease, query, values);
+  }
+
+  /** Throws unless a statement of `level` may still be sent. */
+  private assertLive(level?: Level): void {
+    if (this.finished) throw new TransactionAbortedError('transaction already ended; a scope outlived its transaction');
+    if (this.sealed) throw new TransactionAbortedError(this.sealed);
+    if (level?.dead) throw new TransactionAbortedError('the savepoint of this scope has already ended; a scope outlived its savepoint');
   }
 
   /** Refuses every later statement (the transaction is about to commit): they fail at once, never racing COMMIT. */
@@ -174,21 +186,18 @@ export class Transaction {
    */
   private async turn(level: Level, client?: object): Promise<void> {
     for (;;) {
-      if (level.closed) throw new TransactionAbortedError('the savepoint of this scope has already ended; a scope outlived its savepoint');
+      this.assertLive(level);
       const innermost = this.open[this.open.length - 1];
       if (!innermost || level.within(innermost.level)) return;
-      if (innermost.client && !client && innermost.level.parent && level === innermost.level.parent) return;
       let timer: NodeJS.Timeout | undefined;
       const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), this.acquireTimeoutMs)));
       const outcome = await Promise.race([innermost.done, late]);
       clearTimeout(timer);
       if (outcome === 'late') {
         throw new TransactionPropagationError(
-          `a statement waited ${this.acquireTimeoutMs} ms for a savepoint it is not part of (a concurrent scope or db.pool transaction) to end; run them one after another`,
+          `a statement waited ${this.acquireTimeoutMs} ms for a savepoint it is not part of (a concurrent scope or db.pool transaction) to end; run them one after another, and inside a query builder's transaction use its own handle`,
         );
       }
-      if (this.finished) throw new TransactionAbortedError('transaction already ended; a scope outlived its transaction');
-      if (this.sealed) throw new TransactionAbortedError(this.sealed);
     }
   }
 
@@ -198,10 +207,10 @@ export class Transaction {
    */
   async savepoint(child: Level, client?: object): Promise<string> {
     const name = `wt_sp_${++this.savepoints}`;
-    if (this.finished) throw new TransactionAbortedError('transaction already ended; a scope outlived its transaction');
-    if (this.sealed) throw new TransactionAbortedError(this.sealed);
+    this.assertLive(child.parent);
     const lease = await this.begin();
     if (child.parent && this.open.length > 0) await this.turn(child.parent, client);
+    this.assertLive(child.parent);
     let close!: () => void;
     const done = new Promise<void>((resolve) => (close = resolve));
     // Registered before SAVEPOINT is sent, in the same tick: no sibling statement can slip in between.
@@ -215,10 +224,16 @@ export class Transaction {
     return name;
   }
 
+  /** Marks the savepoint and those inside it as ending: their scopes' statements fail from now on. */
+  private closing(name: string): void {
+    const index = this.open.findIndex((s) => s.name === name);
+    if (index >= 0) for (const entry of this.open.slice(index)) entry.level.closed = true;
+  }
+
+  /** Removes the savepoint (and those inside it: RELEASE and ROLLBACK TO end them too) and wakes who waited. */
   private closeSavepoint(name: string): void {
     const index = this.open.findIndex((s) => s.name === name);
     if (index < 0) return;
-    // Savepoints inside it are gone with it too (ROLLBACK TO / RELEASE end every later savepoint).
     for (const entry of this.open.splice(index)) {
       entry.level.closed = true;
       entry.close();
@@ -226,19 +241,25 @@ export class Transaction {
   }
 
   /** The savepoint's own statement: sent at once (its scope is the innermost open one). */
-  private async savepointStatement(name: string, sql: string): Promise<void> {
-    if (this.finished) throw new TransactionAbortedError('transaction already ended; a scope outlived its transaction');
-    if (this.sealed) throw new TransactionAbortedError(this.sealed);
+  private async savepointStatement(sql: string): Promise<void> {
+    this.assertLive();
     await this.send(await this.begin(), sql);
   }
 
   /**
    * Releases a savepoint. When a statement failed inside it and was swallowed, RELEASE fails (25P02):
-   * the savepoint is rolled back instead and `TransactionAbortedError` thrown.
+   * the savepoint is rolled back instead and `TransactionAbortedError` thrown. So it is when a db.pool
+   * client's BEGIN inside it is still open: RELEASE would commit what that client never committed.
    */
   async releaseSavepoint(name: string): Promise<void> {
+    const index = this.open.findIndex((s) => s.name === name);
+    if (index >= 0 && index < this.open.length - 1) {
+      await this.rollbackToSavepoint(name);
+      throw new TransactionAbortedError('a db.pool client BEGIN inside this scope was still open when the scope ended; the scope rolled back');
+    }
+    this.closing(name);
     try {
-      await this.savepointStatement(name, `RELEASE SAVEPOINT ${name}`);
+      await this.savepointStatement(`RELEASE SAVEPOINT ${name}`);
     } catch (err) {
       if (sqlState(err) !== '25P02') {
         this.closeSavepoint(name);
@@ -253,12 +274,12 @@ export class Transaction {
 
   /** Rolls back to a savepoint and releases it; on failure the whole transaction is unusable. */
   async rollbackToSavepoint(name: string): Promise<void> {
-    try {
-      await this.savepointStatement(name, `ROLLBACK TO SAVEPOINT ${name}`);
-      await this.savepointStatement(name, `RELEASE SAVEPOINT ${name}`);
-    } finally {
-      this.closeSavepoint(name);
-    }
+    this.closing(name);
+    await this.savepointStatement(`ROLLBACK TO SAVEPOINT ${name}`);
+    // Rolled back: what remains is only the (empty) savepoint itself. A failure above keeps it registered as
+    // open, so COMMIT refuses rather than commit what could not be undone.
+    this.closeSavepoint(name);
+    await this.savepointStatement(`RELEASE SAVEPOINT ${name}`);
   }
 
   /** Whether the savepoint `name` is still open. */
@@ -281,11 +302,12 @@ export class Transaction {
    * PostgreSQL did not commit: the COMMIT tag says `ROLLBACK` (pg), or a probe fails with 25P02 (PGlite).
    */
   async commit(level: Level): Promise<void> {
+    // Rollbacks a client's release() started decide first: one that failed marks the level rollback-only.
+    if (this.pending.size > 0) await Promise.all(this.pending);
     if (level.rollbackOnly) {
       await this.rollback();
       throw new TransactionAbortedError('transaction was marked rollback-only: an error escaped a joined scope', { cause: level.rollbackCause });
     }
-    if (this.pending.size > 0) await Promise.all(this.pending);
     if (this.open.length > 0) {
       await this.rollback();
       throw new TransactionAbortedError('a transaction begun on a db.pool client (BEGIN) was still open at COMMIT; everything rolled back');
@@ -344,6 +366,8 @@ export class Transaction {
   /** Rolls back if begun; a connection that cannot roll back is destroyed, never reused. Idempotent. */
   async rollback(): Promise<void> {
     if (this.finished) return;
+    // From now on no statement joins: one sent during the ROLLBACK round trip would run after it, in autocommit.
+    this.seal('the transaction is rolling back; a statement cannot join it');
     if (!this.begun) return this.end(false);
     let lease: Lease;
     try {
