@@ -24,6 +24,8 @@ const app = express();
 const closers: (() => Promise<unknown>)[] = [];
 const publicKey = createPublicKey(secretKey);
 const stats = { verifiedHits: 0, verifiedMisses: 0 };
+const benchMapA = new WeakMap<Request, string>();
+const benchMapB = new WeakMap<Request, string>();
 app.get('/__bench/stats', (req, res) => {
   res.json(stats);
 });
@@ -125,6 +127,25 @@ function setup(): void {
     case 'bare':
       app.get('/', handler);
       break;
+    case 'async-headers':
+    case 'async-headers-auth':
+    case 'async-headers-weakmap':
+      // The floor of any async limiter: one await and the same three fields webtool sets when it admits
+      // (-auth: plus one property added to req, as `req.auth`; -weakmap: plus two WeakMap entries keyed by req).
+      app.use(async function asyncHeaders(req: Request, res: Response, next: NextFunction) {
+        await Promise.resolve();
+        if (variant === 'async-headers-auth') req.auth = { identifier: 'bench-user', scope: null, extra: {} };
+        else if (variant === 'async-headers-weakmap') {
+          benchMapA.set(req, variant);
+          benchMapB.set(req, variant);
+        }
+        res.setHeader('RateLimit-Policy', '"60s";q=1000000000;w=60');
+        res.setHeader('RateLimit', '"60s";r=999999999;t=60');
+        res.setHeader('Access-Control-Expose-Headers', 'RateLimit, RateLimit-Policy, Retry-After, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset');
+        next();
+      });
+      app.get('/', handler);
+      break;
     case 'erl-memory':
       app.get('/', rateLimit({ windowMs: 60_000, limit: HIGH, standardHeaders: 'draft-8', legacyHeaders: false }), handler);
       break;
@@ -224,6 +245,12 @@ function listen(): void {
     else console.log(`listening ${port} ${process.pid}`);
   });
   server.keepAliveTimeout = 60_000;
+  // Under PROF=1, the request count goes to stderr on exit, so a profile's times can be read per request.
+  let requests = 0;
+  if (process.execArgv.includes('--cpu-prof')) {
+    server.on('request', () => requests++);
+    process.on('exit', () => console.error(`${variant} served ${requests} requests`));
+  }
   process.on('SIGTERM', () => void shutdown(server));
   process.on('disconnect', () => void shutdown(server));
   // Bounded: never outlive the harness by more than a few minutes.
