@@ -215,13 +215,17 @@ for (const driver of ['pg', 'PGlite'] as const) {
 
     it('outside a transaction, a db.pool client released inside its own BEGIN does not leave that BEGIN to the next user of the connection', async () => {
       const one = new Database({ primary: db.primary, maxConnections: 1 });
-      const client = await one.pool.connect();
-      await client.query('BEGIN');
-      await client.query(`INSERT INTO ${T} (name) VALUES ('abandoned')`);
-      client.release();
-      await one.query(`INSERT INTO ${T} (name) VALUES ('next')`);
-      await one.transaction(async () => one.query(`INSERT INTO ${T} (name) VALUES ('request')`));
-      expect(await names()).to.deep.equal(['next', 'request']);
+      // As pg's docs do it (release(err)), plainly, and with a BEGIN no pattern would recognise.
+      for (const [begin, release] of [['BEGIN', new Error('validation failed')], ['BEGIN', undefined], ['/* repository */ BEGIN', undefined]] as const) {
+        await db.query(`DELETE FROM ${T}`);
+        const client = await one.pool.connect();
+        await client.query(begin);
+        await client.query(`INSERT INTO ${T} (name) VALUES ('abandoned')`);
+        client.release(release);
+        await one.query(`INSERT INTO ${T} (name) VALUES ('next')`);
+        await one.transaction(async () => one.query(`INSERT INTO ${T} (name) VALUES ('request')`));
+        expect(await names(), `${begin} / ${release ? 'release(err)' : 'release()'}`).to.deep.equal(['next', 'request']);
+      }
     });
 
     it('a handler mistake that node refuses (status 99, a number written) answers 500 and rolls back; the process lives', async () => {
@@ -245,12 +249,34 @@ for (const driver of ['pg', 'PGlite'] as const) {
           next(err);
         }
       });
+      app.get('/reason', async (req, res, next) => {
+        try {
+          await db.query(`INSERT INTO ${T} (name) VALUES ('reason')`);
+          res.writeHead(201, 'Created\n');
+          res.end('created');
+        } catch (err) {
+          next(err);
+        }
+      });
+      app.get('/reason-prop', async (req, res, next) => {
+        try {
+          await db.query(`INSERT INTO ${T} (name) VALUES ('reason-prop')`);
+          res.statusMessage = 'Created\r\nX-Injected: 1';
+          res.status(201).end('created');
+        } catch (err) {
+          next(err);
+        }
+      });
       // The same mistakes in synchronous handlers, as the attack sent them: no DB work, no crash.
       app.get('/sync', (req, res) => void res.status(99).end('ok'));
       app.use((err: Error, req: express.Request, res: express.Response, _next: express.NextFunction) => res.status(500).json({ error: err.message }));
       expect((await request(app).get('/status')).status).to.equal(500);
       expect((await request(app).get('/write')).status).to.equal(500);
       expect((await request(app).get('/sync')).status).to.equal(500);
+      expect((await request(app).get('/reason')).status).to.equal(500);
+      const injected = await request(app).get('/reason-prop');
+      expect(injected.status).to.equal(500);
+      expect(injected.headers).to.not.have.property('x-injected');
       expect(await names()).to.deep.equal([]);
     });
 

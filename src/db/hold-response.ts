@@ -33,15 +33,20 @@ export interface HeldResponse {
   fail(problem: WebtoolError): void;
 }
 
+/** What node refuses in a header value or status message. */
+const INVALID_HEADER_CHAR = /[^\t\x20-\x7e\x80-\xff]/;
+
 /** A TypeError or RangeError carrying node's error code, as node's own checks throw them. */
 function nodeError<E extends Error>(Ctor: new (message: string) => E, code: string, message: string): E {
   return Object.assign(new Ctor(message), { code });
 }
 
 /** node's argument checks for `writeHead`, `write` and `end`. @throws as node would */
-function checkCall(name: Method, args: unknown[], statusCode: number): void {
+function checkCall(name: Method, args: unknown[], statusCode: number, statusMessage: unknown): void {
   const status = name === 'writeHead' && typeof args[0] === 'number' ? args[0] : statusCode;
   if ((status | 0) < 100 || (status | 0) > 999) throw nodeError(RangeError, 'ERR_HTTP_INVALID_STATUS_CODE', `Invalid status code: ${status}`);
+  const reason = name === 'writeHead' && typeof args[1] === 'string' ? args[1] : statusMessage;
+  if (typeof reason === 'string' && INVALID_HEADER_CHAR.test(reason)) throw nodeError(TypeError, 'ERR_INVALID_CHAR', 'Invalid character in statusMessage');
   if (name !== 'write' && name !== 'end') return;
   const chunk = args[0];
   if (chunk === undefined || typeof chunk === 'function' || typeof chunk === 'string' || chunk instanceof Uint8Array) return;
@@ -97,7 +102,7 @@ class Hold implements HeldResponse {
     if (this.mode === 'drop' || this.ended || this.overflowed) return name === 'write' ? true : res;
     // What node would refuse when the call is made, refused now (in the handler, which Express answers 500),
     // not at replay after COMMIT, where nothing could catch it.
-    checkCall(name, args, res.statusCode);
+    checkCall(name, args, res.statusCode, res.statusMessage);
     if (name === 'writeHead' && typeof args[0] === 'number') res.statusCode = args[0];
     this.firstStatus ??= res.statusCode;
     if (name === 'write' || name === 'end') this.bytes += byteLength(args[0], args[1]);
@@ -150,10 +155,14 @@ class Hold implements HeldResponse {
     }
     for (const header of res.getHeaderNames()) res.removeHeader(header);
     res.statusCode = problem.status;
+    // The handler's reason phrase (perhaps the very thing node refused) is not ours to send.
+    res.statusMessage = '';
     res.setHeader('content-type', 'application/problem+json');
     this.internal = true;
     try {
       this.originals.end.call(res, JSON.stringify(problem));
+    } catch {
+      res.destroy();
     } finally {
       this.internal = false;
     }

@@ -40,6 +40,14 @@ class PGliteLease implements Lease {
   release(): void {
     if (this.released) return;
     this.released = true;
+    // The one connection is never closed: one released inside a BEGIN is rolled back before the next user gets it.
+    if ((this.db as { isInTransaction?: () => boolean }).isInTransaction?.()) {
+      void this.db
+        .exec('ROLLBACK')
+        .catch(() => undefined)
+        .finally(() => this.onRelease());
+      return;
+    }
     this.onRelease();
   }
 }

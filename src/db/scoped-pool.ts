@@ -61,8 +61,6 @@ export class ScopedClient {
   private readonly savepoints: { name: string; level: Level }[] = [];
   private released = false;
   private broken = false;
-  /** Outside a transaction: a BEGIN was sent and not yet ended. */
-  private began = false;
 
   constructor(private readonly scope: Scope | undefined, private readonly lease: Lease | undefined) {}
 
@@ -77,10 +75,6 @@ export class ScopedClient {
     const values = checkValues(rawValues);
     const { scope } = this;
     if (!scope) {
-      // Outside a transaction the client is a plain connection; remember an open BEGIN for release().
-      const sql = text(query);
-      if (BEGIN.test(sql)) this.began = true;
-      else if (COMMIT.test(sql) || ROLLBACK.test(sql)) this.began = false;
       try {
         return await this.lease!.query<R>(query, values);
       } catch (err) {
@@ -127,17 +121,9 @@ export class ScopedClient {
       if (!err) scope.level.markRollbackOnly(new TransactionAbortedError('a db.pool client was released with its transaction (BEGIN) still open; it was rolled back'));
       return;
     }
-    const { lease } = this;
-    if (!lease) return;
-    if (this.began && !err && !this.broken) {
-      // Released inside its own BEGIN: roll it back so the next user of the connection starts clean.
-      lease.query('ROLLBACK').then(
-        () => lease.release(),
-        () => lease.release(true),
-      );
-      return;
-    }
-    lease.release(Boolean(err) || this.broken);
+    // Outside a transaction: a connection released inside its own BEGIN is closed (pg) or rolled back
+    // (PGlite) by the driver, so the next user of it starts clean.
+    this.lease?.release(Boolean(err) || this.broken);
   }
 
   /** pg clients are event emitters; Kysely and Drizzle do not listen, so this accepts and ignores listeners. */
