@@ -228,6 +228,66 @@ for (const driver of ['pg', 'PGlite'] as const) {
       }
     });
 
+    it('transactional() twice on one request (app-wide and on the route): one COMMIT, the 201 sent once, no connection left open', async () => {
+      const app = express();
+      app.use(transactional(db));
+      app.post('/x', transactional(db), async (req, res, next) => {
+        try {
+          await db.query(`INSERT INTO ${T} (name) VALUES ('twice')`);
+          res.status(201).json({ ok: true });
+        } catch (err) {
+          next(err);
+        }
+      });
+      const res = await request(app).post('/x');
+      expect(res.status).to.equal(201);
+      expect(res.body).to.deep.equal({ ok: true });
+      expect(await names()).to.deep.equal(['twice']);
+      expect(db.primary.stats().idleCount).to.equal(db.primary.stats().totalCount);
+    });
+
+    it('commitOn judges the status that is sent: statuses node would wrap or coerce, bad header values and unknown encodings are handler errors (500, rollback)', async () => {
+      const app = express();
+      app.use(transactional(db));
+      const route = (path: string, answer: (res: express.Response) => void) =>
+        app.get(path, async (req, res, next) => {
+          try {
+            await db.query(`INSERT INTO ${T} (name) VALUES ($1)`, [path]);
+            answer(res);
+          } catch (err) {
+            next(err);
+          }
+        });
+      route('/wrap200', (res) => void ((res.statusCode = 2 ** 32 + 200), res.end()));
+      route('/wrap500', (res) => void ((res.statusCode = 500 - 2 ** 32), res.end()));
+      route('/string', (res) => void res.writeHead('200' as never).end());
+      route('/header', (res) => void res.writeHead(201, { 'x-note': 'a\r\nx-injected: 1' }).end());
+      route('/encoding', (res) => void res.end('x', 'bogus-encoding' as never));
+      app.use((err: Error, req: express.Request, res: express.Response, _next: express.NextFunction) => res.status(500).json({ error: err.message }));
+      for (const path of ['/wrap200', '/wrap500', '/string', '/header', '/encoding']) {
+        const res = await request(app).get(path);
+        expect(res.status, path).to.equal(500);
+        expect(res.headers, path).to.not.have.property('x-injected');
+      }
+      expect(await names()).to.deep.equal([]);
+    });
+
+    it("a nested scope whose release turns into a rollback (a swallowed error) runs its afterRollback hooks", async () => {
+      let rolledBack = 0;
+      await db.transaction(async () => {
+        await db
+          .transaction(
+            async () => {
+              db.afterRollback(() => void rolledBack++);
+              await db.query('SELECT 1/0').catch(() => undefined);
+            },
+            { propagation: 'nested' },
+          )
+          .catch(() => undefined);
+      });
+      expect(rolledBack).to.equal(1);
+    });
+
     it('a handler mistake that node refuses (status 99, a number written) answers 500 and rolls back; the process lives', async () => {
       const app = express();
       app.use(transactional(db));

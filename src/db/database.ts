@@ -270,12 +270,13 @@ export class Database implements SqlClient {
       try {
         result = await this.als.run({ scope, request, pin: this.als.getStore()?.pin }, async () => fn(this.bound(scope)));
         if (scope.level.rollbackOnly) throw new TransactionAbortedError('savepoint was marked rollback-only: an error escaped a joined scope', { cause: scope.level.rollbackCause });
+        // Inside the try: a release that turns into a rollback (a swallowed error, an open BEGIN) runs the hooks below.
+        await tx.releaseSavepoint(name);
       } catch (err) {
-        await tx.rollbackToSavepoint(name).catch((e) => parent.markRollbackOnly(e));
+        if (tx.isOpen(name)) await tx.rollbackToSavepoint(name).catch((e) => parent.markRollbackOnly(e));
         await runHooks(scope.level.afterRollback, this.logger, 'afterRollback', err);
         throw err;
       }
-      await tx.releaseSavepoint(name);
       if (asRoot) await runHooks(scope.level.afterCommit, this.logger, 'afterCommit');
       else parent.absorb(scope.level);
       return result;

@@ -63,7 +63,8 @@ export function transactional(db: Database, options: TransactionalMiddlewareOpti
           if (res.statusCode >= 500 && sqlState(scopeTx?.lastError) === '57014') throw scopeTx!.lastError;
           if (how === 'overflow') throw new ResponseTooLargeError(`the response exceeded maxBufferBytes (${maxBufferBytes}) before res.end(); the transaction rolled back`);
           if (held.rewritten) throw new ResponseFailedError('the handler failed after it began its response; the transaction rolled back');
-          if (how === 'aborted' || !commitOn(res.statusCode)) throw new RollbackSignal();
+          // The connection is already gone: nobody will see the answer, so nothing commits.
+          if (how === 'aborted' || res.destroyed || req.socket?.destroyed || !commitOn(res.statusCode)) throw new RollbackSignal();
         },
         { ...txOptions, retry: false },
       ),

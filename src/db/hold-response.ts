@@ -3,7 +3,7 @@
  * `flushHeaders` and `end` are buffered (up to `maxBufferBytes`) and replayed after COMMIT, or dropped
  * and replaced by a problem+json answer when the transaction rolled back.
  */
-import { OutgoingMessage, type ServerResponse } from 'node:http';
+import { OutgoingMessage, validateHeaderName, validateHeaderValue, type ServerResponse } from 'node:http';
 import { ResponseFailedError, type WebtoolError } from '../errors';
 
 /** Default bound on what a transactional handler may write before `res.end()`: 1 MiB. */
@@ -43,15 +43,35 @@ function nodeError<E extends Error>(Ctor: new (message: string) => E, code: stri
 
 /** node's argument checks for `writeHead`, `write` and `end`. @throws as node would */
 function checkCall(name: Method, args: unknown[], statusCode: number, statusMessage: unknown): void {
-  const status = name === 'writeHead' && typeof args[0] === 'number' ? args[0] : statusCode;
-  if ((status | 0) < 100 || (status | 0) > 999) throw nodeError(RangeError, 'ERR_HTTP_INVALID_STATUS_CODE', `Invalid status code: ${status}`);
+  const status = name === 'writeHead' ? args[0] : statusCode;
+  // Stricter than node (which sends `status | 0`): commitOn must judge the very status that is sent.
+  if (typeof status !== 'number' || !Number.isInteger(status) || status < 100 || status > 999) {
+    throw nodeError(RangeError, 'ERR_HTTP_INVALID_STATUS_CODE', `Invalid status code: ${String(status)}`);
+  }
   const reason = name === 'writeHead' && typeof args[1] === 'string' ? args[1] : statusMessage;
   if (typeof reason === 'string' && INVALID_HEADER_CHAR.test(reason)) throw nodeError(TypeError, 'ERR_INVALID_CHAR', 'Invalid character in statusMessage');
+  if (name === 'writeHead') return checkHeaders(args.find((a, i) => i > 0 && a !== null && typeof a === 'object'));
   if (name !== 'write' && name !== 'end') return;
+  const encoding = args[1];
+  if (typeof encoding === 'string' && !Buffer.isEncoding(encoding)) throw nodeError(TypeError, 'ERR_UNKNOWN_ENCODING', `Unknown encoding: ${encoding}`);
   const chunk = args[0];
   if (chunk === undefined || typeof chunk === 'function' || typeof chunk === 'string' || chunk instanceof Uint8Array) return;
   if (chunk === null && name === 'end') return;
   throw nodeError(TypeError, chunk === null ? 'ERR_STREAM_NULL_VALUES' : 'ERR_INVALID_ARG_TYPE', 'The "chunk" argument must be of type string or an instance of Buffer or Uint8Array');
+}
+
+/** `writeHead`'s headers (an object, or name/value pairs), checked as node checks them. @throws as node would */
+function checkHeaders(headers: unknown): void {
+  if (!headers) return;
+  const pairs: [string, unknown][] = Array.isArray(headers)
+    ? Array.isArray(headers[0])
+      ? (headers as [string, unknown][])
+      : Array.from({ length: Math.floor(headers.length / 2) }, (_, i) => [headers[2 * i], headers[2 * i + 1]] as [string, unknown])
+    : Object.entries(headers as Record<string, unknown>);
+  for (const [name, value] of pairs) {
+    validateHeaderName(String(name));
+    for (const v of Array.isArray(value) ? value : [value]) validateHeaderValue(String(name), v);
+  }
 }
 
 function byteLength(chunk: unknown, encoding: unknown): number {
@@ -84,7 +104,13 @@ class Hold implements HeldResponse {
   /** The methods `res` had before (node's, or those of a middleware that wrapped them, such as compression). */
   readonly originals: Record<Method, Function>;
 
-  constructor(readonly res: ServerResponse, readonly maxBufferBytes: number, readonly onEnd: (() => void) | undefined) {
+  /** Called when the handler ends the response (this hold's and those of holds joined to it). */
+  readonly onEnds: (() => void)[] = [];
+  /** A joined hold's failure: sent instead of the held output. */
+  override: WebtoolError | undefined;
+
+  constructor(readonly res: ServerResponse, readonly maxBufferBytes: number, onEnd: (() => void) | undefined) {
+    if (onEnd) this.onEnds.push(onEnd);
     this.originals = { writeHead: res.writeHead, write: res.write, flushHeaders: res.flushHeaders, end: res.end };
     this.settled = new Promise<Settled>((resolve) => (this.settle = resolve));
   }
@@ -112,7 +138,7 @@ class Hold implements HeldResponse {
       this.finish('overflow');
     } else if (name === 'end') {
       this.ended = true;
-      this.onEnd?.();
+      for (const onEnd of this.onEnds) onEnd();
       this.finish('ended');
     }
     return name === 'write' ? true : res;
@@ -134,6 +160,7 @@ class Hold implements HeldResponse {
   }
 
   flush(): void {
+    if (this.override) return this.fail(this.override);
     this.mode = 'through';
     const held = this.held;
     this.held = [];
@@ -166,6 +193,42 @@ class Hold implements HeldResponse {
     } finally {
       this.internal = false;
     }
+  }
+}
+
+/**
+ * A second hold on a response already held: it sees the same output and settles with it; `flush()` leaves
+ * sending to the outer hold (after the outer transaction), and `fail()` hands its answer to the outer one.
+ */
+class JoinedHold implements HeldResponse {
+  constructor(private readonly outer: Hold, onEnd: (() => void) | undefined) {
+    if (onEnd) outer.onEnds.push(onEnd);
+  }
+
+  get settled(): Promise<Settled> {
+    return this.outer.settled;
+  }
+
+  get started(): boolean {
+    return this.outer.started;
+  }
+
+  get overflowed(): boolean {
+    return this.outer.overflowed;
+  }
+
+  get rewritten(): boolean {
+    return this.outer.rewritten;
+  }
+
+  reset(): void {
+    this.outer.reset();
+  }
+
+  flush(): void {}
+
+  fail(problem: WebtoolError): void {
+    this.outer.override ??= problem;
   }
 }
 
@@ -204,6 +267,9 @@ function onClose(this: Held): void {
  * so statements issued after it can be refused before COMMIT is even sent.
  */
 export function holdResponse(res: ServerResponse, maxBufferBytes: number, onEnd?: () => void): HeldResponse {
+  const outer = (res as unknown as { [HOLD]?: Hold })[HOLD];
+  // Already held (transactional() twice, or with @Transactional + @Res()): the outer hold sends it, once.
+  if (outer && outer.mode === 'hold') return new JoinedHold(outer, onEnd);
   const hold = new Hold(res, maxBufferBytes, onEnd);
   const target = res as unknown as Record<Method, Function> & { [HOLD]: Hold };
   target[HOLD] = hold;
