@@ -298,8 +298,9 @@ export class Transaction {
   }
 
   /**
-   * Commits. Throws `TransactionAbortedError` (after rolling back) when `level` is rollback-only or when
-   * PostgreSQL did not commit: the COMMIT tag says `ROLLBACK` (pg), or a probe fails with 25P02 (PGlite).
+   * Commits. Throws `TransactionAbortedError` (after rolling back) when `level` is rollback-only, when a
+   * db.pool client's BEGIN is still open, or when PostgreSQL would not commit: the probe sent with COMMIT
+   * fails (25P02 for an aborted transaction; the marker error when it is no longer ours).
    */
   async commit(level: Level): Promise<void> {
     // Rollbacks a client's release() started decide first: one that failed marks the level rollback-only.
