@@ -59,6 +59,8 @@ export function transactional(db: Database, options: TransactionalMiddlewareOpti
           next();
           const how = await held.settled;
           seal();
+          // A second transactional() or @Transactional on this response finishes first (its own COMMIT included).
+          await held.joined();
           // A statement that hit timeoutMs (57014) and made the handler fail: 503, not the handler's 500.
           if (res.statusCode >= 500 && sqlState(scopeTx?.lastError) === '57014') throw scopeTx!.lastError;
           if (how === 'overflow') throw new ResponseTooLargeError(`the response exceeded maxBufferBytes (${maxBufferBytes}) before res.end(); the transaction rolled back`);

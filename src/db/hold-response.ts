@@ -25,6 +25,8 @@ export interface HeldResponse {
   readonly overflowed: boolean;
   /** The status changed after the first write: an error handler took over a response already begun. */
   readonly rewritten: boolean;
+  /** Resolves when every hold joined to this one (a second `transactional()` or `@Transactional` on the same response) has finished. */
+  joined(): Promise<void>;
   /** Forgets what was held (a retried action writes again). */
   reset(): void;
   /** Sends what was held; later output goes straight through. */
@@ -63,6 +65,9 @@ function checkCall(name: Method, args: unknown[], statusCode: number, statusMess
 /** `writeHead`'s headers (an object, or name/value pairs), checked as node checks them. @throws as node would */
 function checkHeaders(headers: unknown): void {
   if (!headers) return;
+  if (Array.isArray(headers) && !Array.isArray(headers[0]) && headers.length % 2 !== 0) {
+    throw nodeError(TypeError, 'ERR_INVALID_ARG_VALUE', 'The argument \'headers\' must be an array of name/value pairs of even length');
+  }
   const pairs: [string, unknown][] = Array.isArray(headers)
     ? Array.isArray(headers[0])
       ? (headers as [string, unknown][])
@@ -108,6 +113,16 @@ class Hold implements HeldResponse {
   readonly onEnds: (() => void)[] = [];
   /** A joined hold's failure: sent instead of the held output. */
   override: WebtoolError | undefined;
+  /** Whether the handler wrote anything since the last reset (kept after a flush empties `held`). */
+  wrote = false;
+  /** writeHead, write or flushHeaders is held: node would refuse a later writeHead. */
+  private headWritten = false;
+  /** The reason phrase when `end()` was held: what node would have sent then. */
+  private statusMessageAtEnd: string | undefined;
+  /** Holds joined to this one that have not finished; this one neither commits nor sends before they do. */
+  private joins = 0;
+  private joinsIdle: Promise<void> = Promise.resolve();
+  private joinsDone: (() => void) | undefined;
 
   constructor(readonly res: ServerResponse, readonly maxBufferBytes: number, onEnd: (() => void) | undefined) {
     if (onEnd) this.onEnds.push(onEnd);
@@ -129,9 +144,23 @@ class Hold implements HeldResponse {
     // What node would refuse when the call is made, refused now (in the handler, which Express answers 500),
     // not at replay after COMMIT, where nothing could catch it.
     checkCall(name, args, res.statusCode, res.statusMessage);
-    if (name === 'writeHead' && typeof args[0] === 'number') res.statusCode = args[0];
+    if (name === 'writeHead') {
+      if (this.headWritten) throw nodeError(Error, 'ERR_HTTP_HEADERS_SENT', 'Cannot write headers after they are sent to the client');
+      res.statusCode = args[0] as number;
+      // The headers as they are now: changing the object later must not change what was checked.
+      args = args.map((a, i) => (i > 0 && Array.isArray(a) ? a.slice() : i > 0 && a !== null && typeof a === 'object' ? { ...a } : a));
+    }
+    if (name !== 'end') this.headWritten = true;
+    if (name === 'write' && typeof args[args.length - 1] === 'function') {
+      // A buffered write: its callback runs now, not after COMMIT (a handler awaiting it would wait for ever).
+      const callback = args[args.length - 1] as () => void;
+      args = args.slice(0, -1);
+      process.nextTick(callback);
+    }
     this.firstStatus ??= res.statusCode;
+    this.wrote = true;
     if (name === 'write' || name === 'end') this.bytes += byteLength(args[0], args[1]);
+    if (name === 'end') this.statusMessageAtEnd = res.statusMessage;
     this.held.push([name, args]);
     if (this.bytes > this.maxBufferBytes) {
       this.overflowed = true;
@@ -157,10 +186,28 @@ class Hold implements HeldResponse {
     this.bytes = 0;
     this.firstStatus = undefined;
     this.ended = false;
+    this.wrote = false;
+    this.headWritten = false;
+  }
+
+  /** A joined hold starts: this one waits for it (`joined()`). */
+  join(): void {
+    if (this.joins++ === 0) this.joinsIdle = new Promise<void>((resolve) => (this.joinsDone = resolve));
+  }
+
+  /** A joined hold has finished (flushed or failed). */
+  leave(): void {
+    if (--this.joins === 0) this.joinsDone?.();
+  }
+
+  joined(): Promise<void> {
+    return this.joinsIdle;
   }
 
   flush(): void {
     if (this.override) return this.fail(this.override);
+    // What was checked when end() was held, not a reason phrase set afterwards.
+    if (this.ended) this.res.statusMessage = this.statusMessageAtEnd as string;
     this.mode = 'through';
     const held = this.held;
     this.held = [];
@@ -173,6 +220,8 @@ class Hold implements HeldResponse {
   }
 
   fail(problem: WebtoolError): void {
+    // A joined hold's failure is the more precise answer (its error is what doomed the transaction).
+    problem = this.override ?? problem;
     const { res } = this;
     this.mode = 'drop';
     this.held = [];
@@ -201,20 +250,32 @@ class Hold implements HeldResponse {
  * sending to the outer hold (after the outer transaction), and `fail()` hands its answer to the outer one.
  */
 class JoinedHold implements HeldResponse {
-  constructor(private readonly outer: Hold, onEnd: (() => void) | undefined) {
-    if (onEnd) outer.onEnds.push(onEnd);
-  }
+  private done = false;
+  readonly settled: Promise<Settled>;
 
-  get settled(): Promise<Settled> {
-    return this.outer.settled;
+  constructor(private readonly outer: Hold, private readonly maxBufferBytes: number, onEnd: (() => void) | undefined) {
+    if (onEnd) outer.onEnds.push(onEnd);
+    outer.join();
+    // Its own bound too: more than it allows is an overflow for it, whatever the outer one allows.
+    this.settled = outer.settled.then((how) => (how === 'ended' && outer.bytes > maxBufferBytes ? 'overflow' : how));
   }
 
   get started(): boolean {
-    return this.outer.started;
+    return this.outer.wrote;
   }
 
   get overflowed(): boolean {
-    return this.outer.overflowed;
+    return this.outer.overflowed || this.outer.bytes > this.maxBufferBytes;
+  }
+
+  joined(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  private finishOnce(): void {
+    if (this.done) return;
+    this.done = true;
+    this.outer.leave();
   }
 
   get rewritten(): boolean {
@@ -225,10 +286,13 @@ class JoinedHold implements HeldResponse {
     this.outer.reset();
   }
 
-  flush(): void {}
+  flush(): void {
+    this.finishOnce();
+  }
 
   fail(problem: WebtoolError): void {
     this.outer.override ??= problem;
+    this.finishOnce();
   }
 }
 
@@ -269,7 +333,7 @@ function onClose(this: Held): void {
 export function holdResponse(res: ServerResponse, maxBufferBytes: number, onEnd?: () => void): HeldResponse {
   const outer = (res as unknown as { [HOLD]?: Hold })[HOLD];
   // Already held (transactional() twice, or with @Transactional + @Res()): the outer hold sends it, once.
-  if (outer && outer.mode === 'hold') return new JoinedHold(outer, onEnd);
+  if (outer && outer.mode === 'hold') return new JoinedHold(outer, maxBufferBytes, onEnd);
   const hold = new Hold(res, maxBufferBytes, onEnd);
   const target = res as unknown as Record<Method, Function> & { [HOLD]: Hold };
   target[HOLD] = hold;
