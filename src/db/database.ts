@@ -15,6 +15,7 @@ import { PgDriver } from './pg-driver';
 import { PGliteDriver } from './pglite-driver';
 import { isConnectionError, sanitizeError, sqlState } from './sanitize';
 import { ScopedPool } from './scoped-pool';
+import { settlesWithin } from './settles-within';
 import { Level, Transaction, type Hook } from './transaction';
 
 /** Options of {@link Database}. */
@@ -253,11 +254,7 @@ export class Database implements SqlClient {
     let unlock!: () => void;
     parent.childLock = new Promise<void>((resolve) => (unlock = resolve));
     // Bounded: a scope that waits for a sibling which waits for it fails instead of hanging the request.
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), this.acquireTimeoutMs)));
-    const turn = await Promise.race([previous, late]);
-    clearTimeout(timer);
-    if (turn === 'late') {
+    if (!(await settlesWithin(previous, this.acquireTimeoutMs))) {
       unlock();
       throw new TransactionPropagationError(`a nested scope waited ${this.acquireTimeoutMs} ms for a sibling savepoint to end; run them one after another`);
     }
@@ -316,7 +313,6 @@ export class Database implements SqlClient {
     if (!ours) throw new TransactionAbortedError('a raw COMMIT inside withRollback committed what ran before it; the rollback could not undo that');
   }
 
-
   /** `SELECT 1` latency and pool figures of the primary and every replica. Never throws. */
   async health(): Promise<Health> {
     const [primary, ...replicas] = await Promise.all([this.primary, ...this.replicas].map((d) => checkDriver(d, this.acquireTimeoutMs)));
@@ -339,10 +335,8 @@ export class Database implements SqlClient {
       }
       // pg's pool.end() waits for every checked-out client: a client someone never released must not hang close().
       const ended = Promise.all([this.primary, ...this.replicas].map((d) => d.close()));
-      let timer: NodeJS.Timeout | undefined;
-      const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), Math.max(0, deadline - Date.now()))));
-      if ((await Promise.race([ended, late])) === 'late') this.logger.warn('webtool/db: close() timed out; connections still checked out were left to end');
-      clearTimeout(timer);
+      if (await settlesWithin(ended, deadline - Date.now())) await ended;
+      else this.logger.warn('webtool/db: close() timed out; connections still checked out were left to end');
     })();
     return this.closing;
   }

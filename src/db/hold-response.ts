@@ -113,7 +113,7 @@ class Hold implements HeldResponse {
   readonly onEnds: (() => void)[] = [];
   /** A joined hold's failure: sent instead of the held output. */
   override: WebtoolError | undefined;
-  /** Whether the handler wrote anything since the last reset (kept after a flush empties `held`). */
+  /** Whether the handler wrote anything since the last reset (`started`; kept after a flush empties `held`). */
   wrote = false;
   /** writeHead, write or flushHeaders is held: node would refuse a later writeHead. */
   private headWritten = false;
@@ -174,7 +174,7 @@ class Hold implements HeldResponse {
   }
 
   get started(): boolean {
-    return this.held.length > 0;
+    return this.wrote;
   }
 
   get rewritten(): boolean {

@@ -7,6 +7,7 @@ import { DbUnavailableError, TransactionAbortedError, TransactionControlError, T
 import type { Driver, Lease, QueryInput, QueryResult } from './driver';
 import { beginStatement, type TransactionOptions } from './options';
 import { isConnectionError, sanitizeError, sqlState } from './sanitize';
+import { settlesWithin } from './settles-within';
 
 /** The transaction-local setting that proves, at COMMIT, that our transaction is still the one in progress. */
 const MARKER = 'webtool.tx';
@@ -189,11 +190,7 @@ export class Transaction {
       this.assertLive(level);
       const innermost = this.open[this.open.length - 1];
       if (!innermost || level.within(innermost.level)) return;
-      let timer: NodeJS.Timeout | undefined;
-      const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), this.acquireTimeoutMs)));
-      const outcome = await Promise.race([innermost.done, late]);
-      clearTimeout(timer);
-      if (outcome === 'late') {
+      if (!(await settlesWithin(innermost.done, this.acquireTimeoutMs))) {
         throw new TransactionPropagationError(
           `a statement waited ${this.acquireTimeoutMs} ms for a savepoint it is not part of (a concurrent scope or db.pool transaction) to end; run them one after another, and inside a query builder's transaction use its own handle`,
         );
