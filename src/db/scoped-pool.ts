@@ -89,7 +89,7 @@ export class ScopedClient {
       // What `withRollback` pins is the test's own transaction: the code under test may ask for any isolation.
       if (!scope.pinned) checkJoinable(scope.tx.options, beginOptions(sql));
       const child = new Level(level);
-      this.savepoints.push({ name: await scope.tx.savepoint(child, this), level: child });
+      this.savepoints.push({ name: await scope.tx.savepoint(child), level: child });
       return { rows: [], rowCount: null, command: 'BEGIN' };
     }
     if (current && COMMIT.test(sql)) {
@@ -102,7 +102,7 @@ export class ScopedClient {
       await scope.tx.rollbackToSavepoint(current.name);
       return { rows: [], rowCount: null, command: 'ROLLBACK' };
     }
-    return scope.tx.query<R>(query, values, level, this);
+    return scope.tx.query<R>(query, values, level);
   }
 
   /**

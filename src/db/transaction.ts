@@ -39,8 +39,6 @@ const TRANSACTION_CONTROL = /^\s*(begin|start\s+transaction|commit|end|abort|pre
 interface OpenSavepoint {
   readonly level: Level;
   readonly name: string;
-  /** The db.pool client whose BEGIN opened it; none for a `nested` scope. */
-  readonly client?: object;
   /** Resolves when the savepoint is released or rolled back. */
   readonly done: Promise<void>;
   readonly close: () => void;
@@ -145,13 +143,13 @@ export class Transaction {
    * Runs a statement in this transaction, beginning it if needed. `level` is the scope's: while a savepoint
    * it is not inside is open, the statement waits for that savepoint to close.
    */
-  async query<R = any>(query: QueryInput, values?: unknown[], level?: Level, client?: object): Promise<QueryResult<R>> {
+  async query<R = any>(query: QueryInput, values?: unknown[], level?: Level): Promise<QueryResult<R>> {
     this.assertLive(level);
     if (TRANSACTION_CONTROL.test(typeof query === 'string' ? query : query.text)) {
       throw new TransactionControlError('transaction control (BEGIN/COMMIT/ROLLBACK/END) inside a webtool transaction; use db.transaction() scopes or savepoints');
     }
     const lease = await this.begin();
-    if (level && this.open.length > 0) await this.turn(level, client);
+    if (level && this.open.length > 0) await this.turn(level);
     // Checked again with no await before the send: a ROLLBACK (TO SAVEPOINT) under way has already closed the door.
     this.assertLive(level);
     return this.send(lease, query, values);
@@ -179,13 +177,11 @@ export class Transaction {
   }
 
   /**
-   * Resolves when a statement of `level` (sent through `client`, if any) may be sent: when it is inside the
-   * innermost open savepoint. One exception, because nothing tells the two apart: a statement of the level a
-   * db.pool client's BEGIN was sent from, not sent through a client (`db.query`, `db.pool.query`), runs inside
-   * that client's transaction — it may come from the callback of a query builder's transaction. Waits are
-   * bounded by `acquireTimeoutMs`, so a scope that waits for itself fails instead of hanging.
+   * Resolves when a statement of `level` may be sent: when it lies inside the innermost open savepoint (a
+   * `nested` scope's, or a db.pool client's BEGIN). Waits are bounded by `acquireTimeoutMs`, so a scope that
+   * waits for itself fails instead of hanging.
    */
-  private async turn(level: Level, client?: object): Promise<void> {
+  private async turn(level: Level): Promise<void> {
     for (;;) {
       this.assertLive(level);
       const innermost = this.open[this.open.length - 1];
@@ -202,16 +198,16 @@ export class Transaction {
    * Opens a savepoint for `child` (a level whose parent is the scope opening it) and returns its name.
    * Statements from outside `child` wait until it is released or rolled back.
    */
-  async savepoint(child: Level, client?: object): Promise<string> {
+  async savepoint(child: Level): Promise<string> {
     const name = `wt_sp_${++this.savepoints}`;
     this.assertLive(child.parent);
     const lease = await this.begin();
-    if (child.parent && this.open.length > 0) await this.turn(child.parent, client);
+    if (child.parent && this.open.length > 0) await this.turn(child.parent);
     this.assertLive(child.parent);
     let close!: () => void;
     const done = new Promise<void>((resolve) => (close = resolve));
     // Registered before SAVEPOINT is sent, in the same tick: no sibling statement can slip in between.
-    this.open.push({ level: child, name, done, close, client });
+    this.open.push({ level: child, name, done, close });
     try {
       await this.send(lease, `SAVEPOINT ${name}`);
     } catch (err) {
