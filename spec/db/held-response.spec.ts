@@ -102,6 +102,28 @@ describe('Held responses: joined holds and node-refused calls (PostgreSQL 15 ser
     expect(await names()).to.deep.equal([]);
   });
 
+  it('a connection cut after res.end() and before COMMIT: nobody sees the answer, so nothing commits', async () => {
+    const a = app();
+    a.post('/cut', async (req, res, next) => {
+      try {
+        await db.query(`INSERT INTO ${T} (name) VALUES ('cut')`);
+        res.status(201).end();
+        req.socket.destroy();
+      } catch (err) {
+        next(err);
+      }
+    });
+    await request(a)
+      .post('/cut')
+      .then(
+        () => undefined,
+        () => undefined,
+      );
+    await sleep(100);
+    expect(await names()).to.deep.equal([]);
+    idle();
+  });
+
   it('a handler that awaits a write callback is answered, and commits', async () => {
     const a = app();
     a.post('/cb', async (req, res, next) => {
