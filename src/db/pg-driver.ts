@@ -99,12 +99,11 @@ export class PgDriver implements Driver {
 
   acquire(timeoutMs: number): Promise<Lease> {
     if (this.closed) return Promise.reject(new DbUnavailableError('database is closed'));
+    const lease = (client: PoolClient) => new PgLease(client, this.logger, this.resetOnRelease);
+    const unreachable = (err: unknown) => new DbUnavailableError('cannot connect to the database', { cause: sanitizeError(err) });
     // More idle clients than callers waiting: pg-pool hands one over on the next tick, so no timer is needed.
     if (this.pool.idleCount > this.pool.waitingCount) {
-      return this.pool.connect().then(
-        (client) => new PgLease(client, this.logger, this.resetOnRelease),
-        (err) => Promise.reject(new DbUnavailableError('cannot connect to the database', { cause: sanitizeError(err) })),
-      );
+      return this.pool.connect().then(lease, (err) => Promise.reject(unreachable(err)));
     }
     return new Promise<Lease>((resolve, reject) => {
       let late = false;
@@ -116,12 +115,12 @@ export class PgDriver implements Driver {
         (client) => {
           if (late) return client.release();
           clearTimeout(timer);
-          resolve(new PgLease(client, this.logger, this.resetOnRelease));
+          resolve(lease(client));
         },
         (err) => {
           if (late) return;
           clearTimeout(timer);
-          reject(new DbUnavailableError('cannot connect to the database', { cause: sanitizeError(err) }));
+          reject(unreachable(err));
         },
       );
     });
