@@ -9,8 +9,9 @@ import { InvalidOptionError } from '../errors';
 import { ipKey, parseIpv6Subnet } from '../utils/ip-key';
 import { AnnoSessionBackend } from './backends/anno-session-backend';
 import type { AuthBackend } from './backends/backend';
-import { resolveIdentity } from './backends/chain';
+import { isThenable, resolveIdentity, type ResolvedIdentity } from './backends/chain';
 import { getIdentity, setIdentity, type Identity } from './identity';
+import { exposeAuth } from './request-auth';
 import { checkOptions } from '../utils/options';
 
 /** Options of `identify()`. */
@@ -24,7 +25,7 @@ export interface IdentifyOptions {
 }
 
 /** The parsed options: a function resolving (or reusing) the identity of a request. */
-export type Identifier = (req: Request, res: Response) => Promise<Identity>;
+export type Identifier = (req: Request, res: Response) => Identity | Promise<Identity>;
 
 /** True for an object with `authenticate()` and a `kind` of 'user' or 'anno'. */
 export function isBackend(value: unknown): value is AuthBackend {
@@ -57,20 +58,26 @@ export function createIdentifier(options: IdentifyOptions = {}): Identifier {
   const logger = options.logger ?? console;
   if (typeof logger.warn !== 'function') throw new InvalidOptionError('logger', 'must have a warn(message) method');
   const chain = [...backends];
-  return async function resolve(req: Request, res: Response): Promise<Identity> {
-    let identity = getIdentity(req);
-    if (!identity) {
-      const resolved = await resolveIdentity(chain, req, res, logger);
-      if (resolved?.kind === 'user') identity = { kind: 'user', key: `u:${resolved.auth.identifier}`, scope: resolved.auth.scope, auth: resolved.auth };
-      else if (resolved) identity = { kind: 'anno', key: `a:${resolved.auth.identifier}`, scope: null, ...(resolved.offer ? { offer: resolved.offer } : {}) };
-      // The one IP fallback: callers no backend recognises are counted by address (IPv6 by prefix).
-      else identity = { kind: 'anno', key: `a:ip:${ipKey(req.ip, { ipv6Subnet })}`, scope: null };
-      setIdentity(req, identity);
-    }
-    // Never trust an `auth` something upstream (or in between) put on the request.
-    if (identity.auth) req.auth = identity.auth;
-    else delete req.auth;
+  const record = (req: Request, resolved: ResolvedIdentity | null): Identity => {
+    let identity: Identity;
+    if (resolved?.kind === 'user') identity = { kind: 'user', key: `u:${resolved.auth.identifier}`, scope: resolved.auth.scope, auth: resolved.auth };
+    else if (resolved) identity = { kind: 'anno', key: `a:${resolved.auth.identifier}`, scope: null, ...(resolved.offer ? { offer: resolved.offer } : {}) };
+    // The one IP fallback: callers no backend recognises are counted by address (IPv6 by prefix).
+    else identity = { kind: 'anno', key: `a:ip:${ipKey(req.ip, { ipv6Subnet })}`, scope: null };
+    setIdentity(req, identity);
+    exposeAuth(req, identity.auth);
     return identity;
+  };
+  // Synchronous when every backend consulted answers synchronously (a reused token): no await.
+  return function resolve(req: Request, res: Response): Identity | Promise<Identity> {
+    const known = getIdentity(req);
+    if (known) {
+      // Never trust an `auth` something upstream (or in between) put on the request.
+      exposeAuth(req, known.auth);
+      return known;
+    }
+    const resolved = resolveIdentity(chain, req, res, logger);
+    return isThenable(resolved) ? Promise.resolve(resolved).then((r) => record(req, r)) : record(req, resolved);
   };
 }
 
@@ -84,12 +91,14 @@ export function createIdentifier(options: IdentifyOptions = {}): Identifier {
 export function identify(options: IdentifyOptions = {}): RequestHandler {
   checkOptions(options, ['backends', 'ipv6Subnet', 'logger'], 'identify');
   const resolve = createIdentifier(options);
-  return async function identify(req: Request, res: Response, next: NextFunction): Promise<void> {
+  return function identify(req: Request, res: Response, next: NextFunction): void {
+    let identity: Identity | Promise<Identity>;
     try {
-      await resolve(req, res);
-      next();
+      identity = resolve(req, res);
     } catch (err) {
-      next(err);
+      return next(err);
     }
+    if (isThenable(identity)) identity.then(() => next()).catch(next);
+    else next();
   };
 }

@@ -23,17 +23,34 @@ export interface Identity {
   readonly offer?: SessionOffer;
 }
 
-const identities = new WeakMap<Request, Identity>();
+/**
+ * Everything webtool keeps per request, in ONE WeakMap entry: the identity, and the limit
+ * configuration `limitMiddleware` attaches (typed in throttle/context.ts; auth knows nothing of it).
+ */
+export interface RequestRecord {
+  identity: Identity;
+  engine: unknown;
+}
+
+const records = new WeakMap<object, RequestRecord>();
 
 /**
  * The identity `identify()` (or `limitMiddleware`) resolved for `req`; undefined before it ran.
  * @example const who = getIdentity(req)?.key
  */
 export function getIdentity(req: Request): Identity | undefined {
-  return identities.get(req);
+  return records.get(req)?.identity;
+}
+
+/** The record of `req` (internal: the limiters read their configuration from it). */
+export function recordOf(req: object): RequestRecord | undefined {
+  return records.get(req);
 }
 
 /** Records the identity of `req` (used by `identify()` only; not exported from the package). */
-export function setIdentity(req: Request, identity: Identity): void {
-  identities.set(req, identity);
+export function setIdentity(req: Request, identity: Identity): RequestRecord {
+  let record = records.get(req);
+  if (record) record.identity = identity;
+  else records.set(req, (record = { identity, engine: undefined }));
+  return record;
 }

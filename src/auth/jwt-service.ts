@@ -18,7 +18,7 @@ import { RevocationRegistry } from './jwt/revocation-registry';
 import { invalidateToken, revokeAll, searchToken } from './jwt/revoke';
 import { updateToken } from './jwt/rotate';
 import type { AccessPayload, BaseClaims, RefreshPayload } from './jwt/types';
-import { validateAccessToken, validateRefreshToken } from './jwt/validate';
+import { VALIDATE_CACHED, validateAccessToken, validateCachedAccessToken, validateRefreshToken } from './jwt/validate';
 import { VerifiedTokenCache } from './jwt/verified-cache';
 import { publicJwks, type JWKSet } from './jwks';
 
@@ -81,6 +81,16 @@ export class JWTService<C extends BaseClaims = BaseClaims> {
   /** The payload of a valid, unexpired, unrevoked access token; null for anything else. Never throws. */
   validateAccessToken(token: string): Promise<AccessPayload<C> | null> {
     return validateAccessToken(this.ctx, token) as Promise<AccessPayload<C> | null>;
+  }
+
+  /**
+   * `validateAccessToken` for a token this process already verified, with no await; undefined
+   * otherwise (internal, for `JWTBackend`). A subclass that overrides `validateAccessToken` (extra
+   * checks) is always asked through its override.
+   */
+  [VALIDATE_CACHED](token: string): AccessPayload<C> | null | undefined {
+    if (this.validateAccessToken !== JWTService.prototype.validateAccessToken) return undefined;
+    return validateCachedAccessToken(this.ctx, token) as AccessPayload<C> | null | undefined;
   }
 
   /**

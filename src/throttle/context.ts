@@ -1,9 +1,10 @@
 /**
  * @module Per-request state the global middleware hands to the limiters: who is counted, and the
- * configuration to count with. Module-private (a WeakMap), so nothing on `req` can be forged.
+ * configuration to count with. Kept in the request's identity record (module-private, a WeakMap), so
+ * nothing on `req` can forge it.
  */
 import type { Request, Response, NextFunction } from 'express';
-import type { Identity } from '../auth/identity';
+import { recordOf, type Identity } from '../auth/identity';
 import type { Logger } from '../cache/redis-cache';
 import type { NamedOutcome, HeaderOptions } from './headers';
 import type { RequestFn } from './rule';
@@ -31,22 +32,21 @@ export interface LimitEngine extends Required<HeaderOptions> {
   logger: Logger;
 }
 
-/** The caller as the limiter counts it. */
+/** The caller as the limiter counts it, and the configuration to count with. */
 export interface RequestContext {
-  kind: Identity['kind'];
-  /** `u:<sub>` for users, `a:<session or ip>` for anonymous callers: separate namespaces. */
-  identityKey: string;
-  scope: string[] | null;
-  engine: LimitEngine;
+  /** `identity.key`: `u:<sub>` for users, `a:<session or ip>` for anonymous callers (separate namespaces). */
+  readonly identity: Identity;
+  readonly engine: LimitEngine;
 }
 
-const contexts = new WeakMap<Request, RequestContext>();
-
-export function setContext(req: Request, context: RequestContext): void {
-  contexts.set(req, context);
+/** Attaches `engine` to the identity already recorded for `req` (by `identify()`, which runs first). */
+export function setEngine(req: Request, engine: LimitEngine): void {
+  const record = recordOf(req);
+  if (record) record.engine = engine;
 }
 
 /** The context `limitMiddleware` recorded for `req`, if it ran. */
 export function getContext(req: Request): RequestContext | undefined {
-  return contexts.get(req);
+  const record = recordOf(req);
+  return record?.engine ? (record as RequestContext) : undefined;
 }

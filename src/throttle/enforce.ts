@@ -4,11 +4,11 @@
  */
 import type { Request, Response } from 'express';
 import { ConfigurationError, StoreUnavailableError } from '../errors';
-import { getContext, type LimitEngine, type RequestContext } from './context';
+import { getContext, type LimitEngine, type LimitHandler, type LimitInfo, type RequestContext } from './context';
 import { exposeRateLimitHeaders, oversizedProblem, quotaExceededProblem, retryAfterSeconds, writeRateLimitHeaders, type NamedOutcome } from './headers';
 import { policyName, ruleApplies, ruleKey, type Rule } from './rule';
-import { consumeWithOffer } from './session-offer';
-import { MAX_SLIDING_LOG_LIMIT, type ConsumeRule } from './store';
+import { consumeWithOffer, hasPendingOffer } from './session-offer';
+import { MAX_SLIDING_LOG_LIMIT, type ConsumeRule, type Decision } from './store';
 
 /** `next` to go on, `done` when a response was sent. */
 export type EnforceResult = 'next' | 'done';
@@ -43,14 +43,14 @@ function addRule(planned: Plan, context: RequestContext, rule: Rule, routeKey: s
   for (let n = 2; names.includes(name); n++) name = `${policyName(rule, limit)}-${n}`;
   names.push(name);
   if (cost > limit) planned.oversized.push(name);
-  planned.consume.push({ key: ruleKey(context.engine.keyPrefix, context.identityKey, routeKey, rule), limit, windowMs: rule.windowMs, cost, algorithm: rule.algorithm });
+  planned.consume.push({ key: ruleKey(context.engine.keyPrefix, context.identity.key, routeKey, rule), limit, windowMs: rule.windowMs, cost, algorithm: rule.algorithm });
 }
 
 /** The plan of rules that are all static: synchronous (no microtask per rule and value). */
 function planStatic(req: Request, context: RequestContext, rules: readonly Rule[], routeKey: string): Plan {
   const planned: Plan = { consume: [], names: [], oversized: [] };
   for (const rule of rules) {
-    if (ruleApplies(rule, req.method, context)) addRule(planned, context, rule, routeKey, rule.maxRequests as number, rule.cost as number);
+    if (ruleApplies(rule, req.method, context.identity)) addRule(planned, context, rule, routeKey, rule.maxRequests as number, rule.cost as number);
   }
   return planned;
 }
@@ -58,7 +58,7 @@ function planStatic(req: Request, context: RequestContext, rules: readonly Rule[
 async function plan(req: Request, context: RequestContext, rules: readonly Rule[], routeKey: string): Promise<Plan> {
   const planned: Plan = { consume: [], names: [], oversized: [] };
   for (const rule of rules) {
-    if (!ruleApplies(rule, req.method, context)) continue;
+    if (!ruleApplies(rule, req.method, context.identity)) continue;
     if (rule.skip && (await rule.skip(req))) continue;
     const limit = await resolveNumber(rule.maxRequests, req, 'maxRequests', 1);
     const cost = await resolveNumber(rule.cost, req, 'cost', 0);
@@ -89,11 +89,25 @@ function ruleFunctionFailed(req: Request, res: Response, engine: LimitEngine, ro
 }
 
 /**
+ * Synchronous (no microtask hop) when nothing needs an await: no `skip`, static rules, a store that
+ * decides in-process, no session offer, no deny handler.
  * @throws ConfigurationError when `limitMiddleware` did not run first, or a rule function misbehaves
  */
-export async function enforceRules(req: Request, res: Response, rules: readonly Rule[], routeKey: string): Promise<EnforceResult> {
+export function enforceRules(req: Request, res: Response, rules: readonly Rule[], routeKey: string): EnforceResult | Promise<EnforceResult> {
   const context = getContext(req);
   if (!context) throw new ConfigurationError('a limiter ran without limitMiddleware(): register app.use(limitMiddleware({ cache })) before your routes');
+  const { engine } = context;
+  if (engine.skip || !rules.every(isStatic)) return planThenDecide(req, res, context, rules, routeKey);
+  let planned: Plan;
+  try {
+    planned = planStatic(req, context, rules, routeKey);
+  } catch (err) {
+    return ruleFunctionFailed(req, res, engine, routeKey, err);
+  }
+  return decide(req, res, context, planned);
+}
+
+async function planThenDecide(req: Request, res: Response, context: RequestContext, rules: readonly Rule[], routeKey: string): Promise<EnforceResult> {
   const { engine } = context;
   let planned: Plan;
   try {
@@ -102,6 +116,11 @@ export async function enforceRules(req: Request, res: Response, rules: readonly 
   } catch (err) {
     return ruleFunctionFailed(req, res, engine, routeKey, err);
   }
+  return decide(req, res, context, planned);
+}
+
+function decide(req: Request, res: Response, context: RequestContext, planned: Plan): EnforceResult | Promise<EnforceResult> {
+  const { engine, identity } = context;
   const { consume, names, oversized } = planned;
   if (consume.length === 0) return 'next';
   if (oversized.length) {
@@ -110,7 +129,14 @@ export async function enforceRules(req: Request, res: Response, rules: readonly 
     return 'done';
   }
   // One store call; a cookie-less anonymous caller's session offer rides along as one more rule.
-  const decision = await consumeWithOffer(req, engine.store, engine.keyPrefix, consume);
+  const { store } = engine;
+  if (hasPendingOffer(identity)) return consumeWithOffer(identity, store, engine.keyPrefix, consume).then((decision) => answer(req, res, engine, names, decision));
+  if (store.consumeSync) return answer(req, res, engine, names, store.consumeSync(consume));
+  return store.consume(consume).then((decision) => answer(req, res, engine, names, decision));
+}
+
+/** Headers, then pass, 429 or 503 for a decision. */
+function answer(req: Request, res: Response, engine: LimitEngine, names: string[], decision: Decision): EnforceResult | Promise<EnforceResult> {
   if (decision.status === 'unavailable') {
     res.status(503).type('application/problem+json').json(new StoreUnavailableError('rate-limit store unavailable').toJSON());
     return 'done';
@@ -124,17 +150,19 @@ export async function enforceRules(req: Request, res: Response, rules: readonly 
   const violated = outcomes.filter((o) => !o.allowed);
   const retryAfter = retryAfterSeconds(outcomes);
   res.setHeader('Retry-After', String(retryAfter));
-  if (engine.handler) {
-    await new Promise<void>((resolve, reject) => {
-      try {
-        engine.handler!(req, res, (err?: unknown) => (err ? reject(err) : resolve()), { violated, rules: outcomes, retryAfterSeconds: retryAfter, decision });
-        if (res.headersSent) resolve();
-      } catch (err) {
-        reject(err);
-      }
-    });
-    return res.headersSent ? 'done' : 'next';
-  }
+  if (engine.handler) return denyWithHandler(req, res, engine.handler, { violated, rules: outcomes, retryAfterSeconds: retryAfter, decision });
   res.status(429).type('application/problem+json').send(JSON.stringify(quotaExceededProblem(violated.map((v) => v.name), retryAfter)));
   return 'done';
+}
+
+async function denyWithHandler(req: Request, res: Response, handler: LimitHandler, info: LimitInfo): Promise<EnforceResult> {
+  await new Promise<void>((resolve, reject) => {
+    try {
+      handler(req, res, (err?: unknown) => (err ? reject(err) : resolve()), info);
+      if (res.headersSent) resolve();
+    } catch (err) {
+      reject(err);
+    }
+  });
+  return res.headersSent ? 'done' : 'next';
 }

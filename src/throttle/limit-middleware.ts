@@ -8,8 +8,10 @@ import type { Cache } from '../cache/cache';
 import type { Logger } from '../cache/redis-cache';
 import type { AuthBackend } from '../auth/backends/backend';
 import { createIdentifier, isBackend, legacyChain } from '../auth/identify';
+import { isThenable } from '../auth/backends/chain';
+import type { Identity } from '../auth/identity';
 import { InvalidOptionError } from '../errors';
-import { setContext, type LimitEngine, type LimitHandler } from './context';
+import { setEngine, type LimitEngine, type LimitHandler } from './context';
 import { createStore } from './create-store';
 import type { FailurePolicy } from './failure-policy';
 import type { RequestFn } from './rule';
@@ -88,14 +90,25 @@ export function parseLimitOptions(options: LimitMiddlewareOptions): { engine: Li
 export function limitMiddleware(options: LimitMiddlewareOptions): RequestHandler {
   const { engine, backends } = parseLimitOptions(options);
   const resolve = createIdentifier({ backends, ipv6Subnet: options.ipv6Subnet, logger: engine.logger });
-  return async function limitMiddleware(req: Request, res: Response, next: NextFunction): Promise<void> {
+  // Synchronous when the caller is resolved without an await (a reused token, a session cookie).
+  return function limitMiddleware(req: Request, res: Response, next: NextFunction): void {
+    let identity: Identity | Promise<Identity>;
     try {
-      const identity = await resolve(req, res);
-      setContext(req, { kind: identity.kind, identityKey: identity.key, scope: identity.scope, engine });
-      next();
+      identity = resolve(req, res);
     } catch (err) {
-      next(err);
+      return next(err);
     }
+    if (isThenable(identity)) {
+      identity
+        .then(() => {
+          setEngine(req, engine);
+          next();
+        })
+        .catch(next);
+      return;
+    }
+    setEngine(req, engine);
+    next();
   };
 }
 
@@ -112,6 +125,6 @@ export class LimitMiddleware {
   }
 
   use(req: Request, res: Response, next: NextFunction): void {
-    void this.handler(req, res, next);
+    this.handler(req, res, next);
   }
 }

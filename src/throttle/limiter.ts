@@ -4,7 +4,7 @@
  */
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { InvalidOptionError } from '../errors';
-import { enforceRules } from './enforce';
+import { enforceRules, type EnforceResult } from './enforce';
 import { createRule, type LimitOptions, type RequestFn, type Rule } from './rule';
 import { routeKeyOf } from './route-key';
 
@@ -18,12 +18,15 @@ export interface LimiterHandler extends RequestHandler {
  * as Express matched it (mounts, routers, route and its methods), or per `routeKey` when given.
  */
 export function rulesMiddleware(rules: readonly Rule[], routeKey?: string): LimiterHandler {
-  const handler = async function limiter(req: Request, res: Response, next: NextFunction): Promise<void> {
+  const handler = function limiter(req: Request, res: Response, next: NextFunction): void {
+    let result: EnforceResult | Promise<EnforceResult>;
     try {
-      if ((await enforceRules(req, res, rules, routeKey ?? routeKeyOf(req, handler))) === 'next') next();
+      result = enforceRules(req, res, rules, routeKey ?? routeKeyOf(req, handler));
     } catch (err) {
-      next(err);
+      return next(err);
     }
+    if (result === 'next') next();
+    else if (result !== 'done') result.then((r) => r === 'next' && next()).catch(next);
   };
   return Object.assign(handler, { rules });
 }

@@ -129,6 +129,14 @@ export class MemoryStore implements RateLimitStore {
    * @throws InvalidOptionError for a rule no store accepts (see `checkStoreRules`)
    */
   async consume(rules: readonly ConsumeRule[]): Promise<Decision> {
+    return this.consumeSync(rules);
+  }
+
+  /**
+   * `consume`, synchronously (the limiter's path: no microtask hop).
+   * @throws InvalidOptionError for a rule no store accepts (see `checkStoreRules`)
+   */
+  consumeSync(rules: readonly ConsumeRule[]): Decision {
     checkStoreRules(rules);
     const now = this.now();
     const evaluations = rules.map((rule) => {

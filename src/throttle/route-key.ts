@@ -147,21 +147,45 @@ function collect(router: Router, handler: unknown, apps: readonly App[], into: W
 
 // handler × innermost app → the layers leading to the handler. Routes come from code, so this is
 // computed once (again when the app gained routes since); a request then matches only those layers.
-const relevantLayers = new WeakMap<object, WeakMap<App, { layers: WeakMap<Router, Layer[]>; atMs: number }>>();
+const relevantLayers = new WeakMap<object, WeakMap<App, Collected>>();
 const RECOLLECT_MS = 1000;
 
-function relevantTo(handler: object, app: App, root: Router, apps: readonly App[], fresh: boolean): WeakMap<Router, Layer[]> {
+interface Collected {
+  layers: WeakMap<Router, Layer[]>;
+  atMs: number;
+  /** The key, when exactly one chain of layers leads to the handler: no request can reach it another way. */
+  single: string | undefined;
+}
+
+function relevantTo(handler: object, app: App, root: Router, apps: readonly App[], fresh: boolean): Collected {
   let byApp = relevantLayers.get(handler);
   if (!byApp) relevantLayers.set(handler, (byApp = new WeakMap()));
   let entry = byApp.get(app);
   // A miss may mean routes were added since: look again, but at most once a second, so requests
-  // that cannot be explained (see routeKeyOf) never cost a walk of the whole app each.
-  if (!entry || (fresh && Date.now() - entry.atMs >= RECOLLECT_MS)) {
-    entry = { layers: new WeakMap(), atMs: Date.now() };
-    collect(root, handler, apps, entry.layers, 0);
+  // that cannot be explained (see routeKeyOf) never cost a walk of the whole app each. A single
+  // chain is looked at again once a second too, in case a second way to the handler was added.
+  if (!entry || ((fresh || entry.single !== undefined) && Date.now() - entry.atMs >= RECOLLECT_MS)) {
+    const layers = new WeakMap<Router, Layer[]>();
+    collect(root, handler, apps, layers, 0);
+    entry = { layers, atMs: Date.now(), single: singleChain(root, handler, apps, layers, 0)?.join('\n') };
     byApp.set(app, entry);
   }
-  return entry.layers;
+  return entry;
+}
+
+/** The pattern chain to `handler` when every router on the way has exactly one layer leading to it. */
+function singleChain(router: Router, handler: unknown, apps: readonly App[], layers: WeakMap<Router, Layer[]>, depth: number): string[] | undefined {
+  const relevant = layers.get(router);
+  if (depth > MAX_DEPTH || relevant?.length !== 1) return undefined;
+  const [layer] = relevant;
+  const pattern = patternOf(layer);
+  if (pattern === undefined) return undefined;
+  if (layer.route) return [pattern, Object.keys(layer.route.methods).sort().join(',')];
+  if (layer.handle === handler) return [pattern];
+  const [app, ...rest] = apps;
+  const inside = isRouter(layer.handle) ? { router: layer.handle, apps } : app && mountsApp(layer, router, app) ? { router: rootRouter(app), apps: rest } : undefined;
+  const found = inside?.router && singleChain(inside.router, handler, inside.apps, layers, depth + 1);
+  return found ? [pattern, ...found] : undefined;
 }
 
 /** The pattern chain from `router` to the layer running `handler`, or null when not there. */
@@ -222,19 +246,26 @@ function pathname(url: string): string {
 
 /**
  * The key of the route through which `req` reached `handler`: its layer patterns joined, plus the
- * route's methods. Where the walk cannot explain the request (a `req.url` rewritten on the way), it
- * falls back to one budget per route pattern and handler's rules, whatever the mount.
+ * route's methods. When only one chain of layers leads to the handler, that chain is the key with no
+ * walk. Where the walk cannot explain the request (a `req.url` rewritten on the way), it falls back
+ * to one budget per route pattern and handler's rules, whatever the mount.
  */
 export function routeKeyOf(req: Request, handler: unknown): string {
   const app = req.app as unknown as App;
+  const isObject = (typeof handler === 'function' || typeof handler === 'object') && handler !== null;
+  // Only one way leads to the handler (the common case): its key, with no walk.
+  const known = isObject ? relevantLayers.get(handler)?.get(app) : undefined;
+  if (known?.single !== undefined && Date.now() - known.atMs < RECOLLECT_MS) return known.single;
   const apps = subApps(app);
   let top = app;
   while (top.parent) top = top.parent;
   const root = rootRouter(top);
-  if (root && (typeof handler === 'function' || typeof handler === 'object') && handler !== null) {
+  if (root && isObject) {
     const path = `${req.baseUrl}${pathname(req.url)}`;
     for (const fresh of [false, true]) {
-      const found = find(root, path, { handler, method: req.method, apps, relevant: relevantTo(handler, app, root, apps, fresh) }, 0);
+      const collected = relevantTo(handler, app, root, apps, fresh);
+      if (collected.single !== undefined) return collected.single;
+      const found = find(root, path, { handler, method: req.method, apps, relevant: collected.layers }, 0);
       if (found) return found.join('\n');
     }
   }

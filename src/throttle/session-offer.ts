@@ -5,8 +5,7 @@
  * sessions at once and 2 × `budget.limit` in any window, whatever sequence of routes it requests. GCRA:
  * one small key per minting IP even when the window is a cookie's lifetime (14 days by default).
  */
-import type { Request } from 'express';
-import { getIdentity, type Identity } from '../auth/identity';
+import type { Identity } from '../auth/identity';
 import { compactKey } from '../utils/redis-key';
 import type { ConsumeRule, Decision, RateLimitStore } from './store';
 
@@ -15,16 +14,20 @@ const MINT_SUFFIX = 'mint';
 /** Offers already decided on this request (a request may pass several limiters). */
 const settled = new WeakSet<NonNullable<Identity['offer']>>();
 
+/** True when the caller has a session offer no limiter of this request has decided yet. */
+export function hasPendingOffer(identity: Identity): boolean {
+  return identity.offer !== undefined && !settled.has(identity.offer);
+}
+
 /**
  * Decides `rules` in one store call, with the caller's session offer (if any) as one more rule.
  * The mint rule never denies a request: when only it is spent, the route's rules are decided again
  * without it (a second store call, only on that path) and no session is minted. The returned
  * decision has one outcome per rule of `rules`.
  */
-export async function consumeWithOffer(req: Request, store: RateLimitStore, keyPrefix: string, rules: ConsumeRule[]): Promise<Decision> {
-  const identity = getIdentity(req);
-  const offer = identity?.offer;
-  if (!identity || !offer || settled.has(offer)) return store.consume(rules);
+export async function consumeWithOffer(identity: Identity, store: RateLimitStore, keyPrefix: string, rules: ConsumeRule[]): Promise<Decision> {
+  const offer = identity.offer;
+  if (!offer || settled.has(offer)) return store.consume(rules);
   const mint: ConsumeRule = { key: compactKey(keyPrefix, identity.key, MINT_SUFFIX), limit: offer.budget.limit, windowMs: offer.budget.windowMs, cost: 1, algorithm: 'gcra' };
   const decision = await store.consume([...rules, mint]);
   const own = decision.rules.slice(0, rules.length);

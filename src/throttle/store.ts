@@ -49,6 +49,11 @@ export interface Decision {
 export interface RateLimitStore {
   /** @throws StoreUnavailableError when the backing service fails or does not answer in time. */
   consume(rules: readonly ConsumeRule[]): Promise<Decision>;
+  /**
+   * `consume` for a store that decides in-process: the same decision, returned at once, so the
+   * limiter answers without a microtask hop. Optional; `MemoryStore` has it.
+   */
+  consumeSync?(rules: readonly ConsumeRule[]): Decision;
   /** Forgets one key (admin / tests). */
   reset?(key: string): Promise<void>;
   close?(): Promise<void>;

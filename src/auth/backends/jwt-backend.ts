@@ -3,12 +3,17 @@ import type { Request } from 'express';
 import { toAuthData, type AuthData } from '../auth-data';
 import type { AuthBackend } from './backend';
 import { MAX_TOKEN_LENGTH } from '../jwt/verify';
+import { VALIDATE_CACHED } from '../jwt/validate';
 import { InvalidOptionError } from '../../errors';
 
 /** What the backend needs of a token service (JWTService and RedisJWTService fit). */
 export interface AccessTokenValidator {
   validateAccessToken(token: string): Promise<({ sub: string } & Record<string, unknown>) | null>;
 }
+
+type Payload = { sub: string } & Record<string, unknown>;
+/** A service that can answer a token it already verified without an await (JWTService). */
+type CachedValidator = AccessTokenValidator & { [VALIDATE_CACHED](token: string): Payload | null | undefined };
 
 // RFC 6750 §2.1: b64token after the (case-insensitive, RFC 7235) scheme.
 const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
@@ -29,15 +34,31 @@ export function bearerToken(req: Request): string | null {
  */
 export class JWTBackend implements AuthBackend {
   readonly kind = 'user' as const;
+  /** The service's synchronous path for tokens it already verified, when it has one. */
+  private readonly cached?: CachedValidator;
 
   constructor(private readonly service: AccessTokenValidator) {
     // Without a service every caller would silently be anonymous (issue 11).
     if (typeof service?.validateAccessToken !== 'function') throw new InvalidOptionError('service', 'is required: new JWTBackend(jwtService)');
+    if (typeof (service as Partial<CachedValidator>)[VALIDATE_CACHED] === 'function') this.cached = service as CachedValidator;
   }
 
-  async authenticate(req: Request): Promise<AuthData | null> {
+  /** A reused token is answered synchronously (no microtask hop); a new one is verified first. */
+  authenticate(req: Request): AuthData | null | Promise<AuthData | null> {
     const token = bearerToken(req);
     if (!token) return null;
+    if (this.cached) {
+      try {
+        const payload = this.cached[VALIDATE_CACHED](token);
+        if (payload !== undefined) return payload ? toAuthData(payload) : null;
+      } catch {
+        return null;
+      }
+    }
+    return this.verify(token);
+  }
+
+  private async verify(token: string): Promise<AuthData | null> {
     try {
       const payload = await this.service.validateAccessToken(token);
       return payload ? toAuthData(payload) : null;

@@ -4,24 +4,45 @@ import { MAX_TOKEN_LENGTH, verifyToken } from './verify';
 import type { AccessPayload, BaseClaims, RefreshPayload } from './types';
 
 /**
- * Signature (once per token per process, then remembered), expiry and the local revocation
- * registry. No store round trip.
+ * The method under which `JWTService` offers `validateCachedAccessToken` to `JWTBackend` (a symbol:
+ * not part of the public API).
  */
-export async function validateAccessToken(ctx: TokenContext, token: unknown): Promise<AccessPayload<BaseClaims> | null> {
+export const VALIDATE_CACHED: unique symbol = Symbol('webtool.validateCachedAccessToken');
+
+/**
+ * The part of `validateAccessToken` that needs no await: the payload of a token already verified by
+ * this process (expiry and revocation checked now), null for one that can never be valid, or
+ * undefined when the signature must be verified first. The request path answers a reused token with
+ * it, without a microtask hop.
+ */
+export function validateCachedAccessToken(ctx: TokenContext, token: unknown): AccessPayload<BaseClaims> | null | undefined {
   if (typeof token !== 'string' || token.length > MAX_TOKEN_LENGTH) return null;
-  let payload = ctx.verified.get(token);
-  if (!payload) {
-    const verified = await verifyToken(ctx.config, token, 'access');
-    if (!verified) return null;
-    payload = Object.freeze(verified) as AccessPayload<BaseClaims>;
-    ctx.verified.set(token, payload);
-  }
+  const payload = ctx.verified.get(token);
+  return payload && checkLive(ctx, token, payload);
+}
+
+/** Expiry and the local revocation registry, on every use of a verified payload. */
+function checkLive(ctx: TokenContext, token: string, payload: AccessPayload<BaseClaims>): AccessPayload<BaseClaims> | null {
   if (payload.exp * 1000 <= Date.now()) {
     ctx.verified.delete(token);
     return null;
   }
   const gen = typeof payload.fgen === 'number' ? payload.fgen : 0;
   return ctx.registry.isRevoked(payload.jti, payload.fid, gen, payload.exp * 1000) ? null : payload;
+}
+
+/**
+ * Signature (once per token per process, then remembered), expiry and the local revocation
+ * registry. No store round trip.
+ */
+export async function validateAccessToken(ctx: TokenContext, token: unknown): Promise<AccessPayload<BaseClaims> | null> {
+  const cached = validateCachedAccessToken(ctx, token);
+  if (cached !== undefined) return cached;
+  const verified = await verifyToken(ctx.config, token as string, 'access');
+  if (!verified) return null;
+  const payload = Object.freeze(verified) as AccessPayload<BaseClaims>;
+  ctx.verified.set(token as string, payload);
+  return checkLive(ctx, token as string, payload);
 }
 
 /** Verifies the refresh token and that it is its family's current one (a stale one revokes the family). */
