@@ -73,6 +73,52 @@ describe('identify', () => {
         expect((await request(a).get('/whoami').expect(200)).body.auth).to.equal(null);
       });
 
+      it('req.auth is the caller inside a mounted sub-app and router, and on the second use of a token (answered from the verified cache)', async () => {
+        const sub = major.load()() as unknown as Express;
+        sub.get('/whoami', whoami);
+        const router = express.Router();
+        router.get('/whoami', whoami);
+        const a = app((a) => {
+          a.use(identify({ backends: [new JWTBackend(jwt)] }));
+          a.use('/sub', sub);
+          a.use('/router', router);
+        });
+        for (const path of ['/whoami', '/sub/whoami', '/router/whoami', '/sub/whoami']) {
+          const res = await request(a).get(path).set('Authorization', `Bearer ${token}`).expect(200);
+          expect(res.body.auth, path).to.deep.include({ identifier: 'alice' });
+          expect((await request(a).get(path).expect(200)).body.auth, `${path} anonymous`).to.equal(null);
+        }
+      });
+
+      it('req.auth set by a middleware after identify() is what later handlers read; another app without identify() is untouched', async () => {
+        const a = app((a) => {
+          a.use(identify({ backends: [new JWTBackend(jwt)] }));
+          a.use((req: Request, res: Response, next: NextFunction) => ((req.auth = { identifier: 'set-later', scope: null, extra: {} }), next()));
+        });
+        expect((await request(a).get('/whoami').set('Authorization', `Bearer ${token}`).expect(200)).body.auth.identifier).to.equal('set-later');
+        const plain = major.load()() as unknown as Express;
+        plain.get('/whoami', (req: Request, res: Response) => res.json({ auth: req.auth ?? null, own: Object.prototype.hasOwnProperty.call(req, 'auth') }));
+        plain.get('/assign', (req: Request, res: Response) => ((req.auth = { identifier: 'mine', scope: null, extra: {} }), res.json({ auth: req.auth })));
+        expect((await request(plain).get('/whoami').set('Authorization', `Bearer ${token}`).expect(200)).body).to.deep.equal({ auth: null, own: false });
+        expect((await request(plain).get('/assign').expect(200)).body.auth.identifier).to.equal('mine');
+      });
+
+      it('a JWTService subclass that overrides validateAccessToken is asked on every request, a token it already verified included', async () => {
+        let refuse = false;
+        class Strict extends JWTService {
+          override async validateAccessToken(t: string) {
+            return refuse ? null : super.validateAccessToken(t);
+          }
+        }
+        const strict = new Strict(tokens, { secretKey: makeEdKey() });
+        const [mine] = await strict.createToken({ sub: 'bob' });
+        const a = app((a) => a.use(identify({ backends: [new JWTBackend(strict)] })));
+        expect((await request(a).get('/whoami').set('Authorization', `Bearer ${mine}`).expect(200)).body.identity).to.equal('u:bob');
+        refuse = true;
+        expect((await request(a).get('/whoami').set('Authorization', `Bearer ${mine}`).expect(200)).body.auth).to.equal(null);
+        await strict.close();
+      });
+
       it('groups the IP fallback by the configured ipv6Subnet (default 56)', async () => {
         const byDefault = app((a) => a.use(identify()));
         expect((await request(byDefault).get('/whoami').set('X-Forwarded-For', '2001:db8:1:2ab::9').expect(200)).body.identity).to.equal('a:ip:2001:db8:1:200::/56');

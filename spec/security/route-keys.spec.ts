@@ -120,6 +120,17 @@ for (const major of EXPRESS_MAJORS) {
       expect(await statuses(app, ['/one/x', '/two/x', '/one/x'])).to.deep.equal([200, 200, 429]);
     });
 
+    it('gives a router mounted a second time after requests were served its own budget once the app is read again (within a second)', async () => {
+      const router = major.load().Router();
+      router.get('/x', limiter(1, 60), ok);
+      app.use('/one', router);
+      // One way to the limiter: its key is remembered, and re-checked at most once a second.
+      expect(await statuses(app, ['/one/x', '/one/x', '/ONE/x'])).to.deep.equal([200, 429, 429]);
+      app.use('/two', router);
+      await new Promise((resolve) => setTimeout(resolve, 1100));
+      expect(await statuses(app, ['/two/x', '/two/x', '/one/x', '/TWO/x'])).to.deep.equal([200, 429, 429, 429]);
+    });
+
     it('keeps /x and /x/ apart under strict routing, where Express routes them apart', async () => {
       app = major.load()();
       app.set('strict routing', true); // before the first app.use, as for case sensitivity
