@@ -20,6 +20,22 @@ const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
 /** Longer headers are not even parsed: a token of `MAX_TOKEN_LENGTH` plus the scheme and spaces (issue 13 item 7). */
 export const MAX_AUTHORIZATION_LENGTH = MAX_TOKEN_LENGTH + 16;
 
+/**
+ * The credential of a `Bearer` header with its characters left unchecked: what follows the scheme
+ * and its spaces, trailing spaces dropped. Only an exact match of a token this process verified is
+ * answered from it; anything else goes through `bearerToken`'s full check first.
+ */
+function bearerCandidate(header: unknown): string | null {
+  if (typeof header !== 'string' || header.length > MAX_AUTHORIZATION_LENGTH || header.length < 8) return null;
+  // "Bearer" in any letter case (RFC 7235), then at least one space.
+  if ((header.charCodeAt(0) | 0x20) !== 0x62 || header.slice(1, 6).toLowerCase() !== 'earer' || header.charCodeAt(6) !== 0x20) return null;
+  let start = 7;
+  while (header.charCodeAt(start) === 0x20) start++;
+  let end = header.length;
+  while (end > start && header.charCodeAt(end - 1) === 0x20) end--;
+  return end > start ? header.slice(start, end) : null;
+}
+
 /** Extracts the bearer token, or null for anything else. */
 export function bearerToken(req: Request): string | null {
   const header = req.headers.authorization;
@@ -45,17 +61,18 @@ export class JWTBackend implements AuthBackend {
 
   /** A reused token is answered synchronously (no microtask hop); a new one is verified first. */
   authenticate(req: Request): AuthData | null | Promise<AuthData | null> {
-    const token = bearerToken(req);
-    if (!token) return null;
     if (this.cached) {
+      const candidate = bearerCandidate(req.headers.authorization);
+      if (!candidate) return null;
       try {
-        const payload = this.cached[VALIDATE_CACHED](token);
+        const payload = this.cached[VALIDATE_CACHED](candidate);
         if (payload !== undefined) return payload ? toAuthData(payload) : null;
       } catch {
         return null;
       }
     }
-    return this.verify(token);
+    const token = bearerToken(req);
+    return token ? this.verify(token) : null;
   }
 
   private async verify(token: string): Promise<AuthData | null> {

@@ -3,6 +3,9 @@ import { applyRevocations, policy, type TokenContext } from './context';
 import { MAX_TOKEN_LENGTH, verifyToken } from './verify';
 import type { AccessPayload, BaseClaims, RefreshPayload } from './types';
 
+/** RFC 6750's b64token: what `Bearer` carries. */
+const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
+
 /**
  * The method under which `JWTService` offers `validateCachedAccessToken` to `JWTBackend` (a symbol:
  * not part of the public API).
@@ -41,7 +44,9 @@ export async function validateAccessToken(ctx: TokenContext, token: unknown): Pr
   const verified = await verifyToken(ctx.config, token as string, 'access');
   if (!verified) return null;
   const payload = Object.freeze(verified) as AccessPayload<BaseClaims>;
-  ctx.verified.set(token as string, payload);
+  // Remembered only in a spelling a Bearer header can carry (jose's decoder also skips whitespace):
+  // a header is matched against remembered tokens before its characters are checked.
+  if (B64TOKEN.test(token as string)) ctx.verified.set(token as string, payload);
   return checkLive(ctx, token as string, payload);
 }
 
