@@ -5,13 +5,13 @@
  * checkers need nothing else; `limitMiddleware` composes it.
  */
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import type { AuthData } from './auth-data';
 import { InvalidOptionError } from '../errors';
 import { ipKey, parseIpv6Subnet } from '../utils/ip-key';
 import { AnnoSessionBackend } from './backends/anno-session-backend';
 import type { AuthBackend } from './backends/backend';
 import { isThenable, resolveIdentity, type ResolvedIdentity } from './backends/chain';
 import { getIdentity, setIdentity, type Identity } from './identity';
-import { exposeAuth } from './request-auth';
 import { checkOptions } from '../utils/options';
 
 /** Options of `identify()`. */
@@ -79,6 +79,17 @@ export function createIdentifier(options: IdentifyOptions = {}): Identifier {
     const resolved = resolveIdentity(chain, req, res, logger);
     return isThenable(resolved) ? Promise.resolve(resolved).then((r) => record(req, r)) : record(req, resolved);
   };
+}
+
+/**
+ * Sets `req.auth` to the recorded caller, an own property as every middleware expects (`delete
+ * req.auth` downgrades, `'auth' in req` tells); never an `auth` something upstream put there.
+ * (An accessor on the request prototype would save one property per request, measured at about 7 %
+ * of a request's instructions, but `delete req.auth` would then silently keep the caller.)
+ */
+function exposeAuth(req: Request, auth: AuthData | undefined): void {
+  if (auth) req.auth = auth;
+  else if (Object.prototype.hasOwnProperty.call(req, 'auth')) delete req.auth;
 }
 
 /**

@@ -20,6 +20,7 @@ import { updateToken } from './jwt/rotate';
 import type { AccessPayload, BaseClaims, RefreshPayload } from './jwt/types';
 import { VALIDATE_CACHED, validateAccessToken, validateCachedAccessToken, validateRefreshToken } from './jwt/validate';
 import { VerifiedTokenCache } from './jwt/verified-cache';
+import { joinPeers } from './jwt/local-peers';
 import { publicJwks, type JWKSet } from './jwks';
 
 /** True for a `RedisCache` (or an object shaped like one: `run` and `client`). */
@@ -55,7 +56,8 @@ export class JWTService<C extends BaseClaims = BaseClaims> {
     } else {
       store = new CacheSessionStore(cache, config.keyPrefix);
     }
-    this.ctx = { config, store, registry, verified: new VerifiedTokenCache(config.verifiedTokenCacheSize) };
+    const peers = joinPeers(cache, config.keyPrefix, registry);
+    this.ctx = { config, store, registry, peers, verified: new VerifiedTokenCache(config.verifiedTokenCacheSize) };
   }
 
   /** The JWS algorithm, derived from the key. */
@@ -152,6 +154,7 @@ export class JWTService<C extends BaseClaims = BaseClaims> {
   async close(): Promise<void> {
     await this.feed?.close();
     this.ctx.registry.close();
+    this.ctx.peers.delete(this.ctx.registry);
     this.ctx.verified.clear();
     await this.ctx.store.close();
   }

@@ -128,8 +128,9 @@ interface Target {
 }
 
 /** Adds to `into` every layer of `router` with a way to `handler`; true when there is one. */
-function collect(router: Router, handler: unknown, apps: readonly App[], into: WeakMap<Router, Layer[]>, depth: number): boolean {
+function collect(router: Router, handler: unknown, apps: readonly App[], into: WeakMap<Router, Layer[]>, depth: number, stacks: [Router, number][] = []): boolean {
   if (depth > MAX_DEPTH) return false;
+  stacks.push([router, router.stack.length]);
   const relevant: Layer[] = [];
   into.set(router, relevant);
   for (const layer of router.stack) {
@@ -138,8 +139,8 @@ function collect(router: Router, handler: unknown, apps: readonly App[], into: W
     const hit =
       layer.route ? layer.route.stack.some((l) => l.handle === handler)
       : layer.handle === handler ? true
-      : isRouter(layer.handle) ? collect(layer.handle, handler, apps, into, depth + 1)
-      : !!app && mountsApp(layer, router, app) && !!(inner = rootRouter(app)) && collect(inner, handler, rest, into, depth + 1);
+      : isRouter(layer.handle) ? collect(layer.handle, handler, apps, into, depth + 1, stacks)
+      : !!app && mountsApp(layer, router, app) && !!(inner = rootRouter(app)) && collect(inner, handler, rest, into, depth + 1, stacks);
     if (hit) relevant.push(layer);
   }
   return relevant.length > 0;
@@ -153,8 +154,13 @@ const RECOLLECT_MS = 1000;
 interface Collected {
   layers: WeakMap<Router, Layer[]>;
   atMs: number;
-  /** The key, when exactly one chain of layers leads to the handler: no request can reach it another way. */
+  /**
+   * The key, when exactly one chain of layers leads to the handler, through routers only (a sub-app
+   * remembers only its last mount, so a chain through one is never taken as the only one).
+   */
   single: string | undefined;
+  /** Every router the collection read, with its length then: a route or mount added since shows. */
+  stacks: [Router, number][];
 }
 
 function relevantTo(handler: object, app: App, root: Router, apps: readonly App[], fresh: boolean): Collected {
@@ -163,18 +169,25 @@ function relevantTo(handler: object, app: App, root: Router, apps: readonly App[
   let entry = byApp.get(app);
   // A miss may mean routes were added since: look again, but at most once a second, so requests
   // that cannot be explained (see routeKeyOf) never cost a walk of the whole app each. A single
-  // chain is looked at again once a second too, in case a second way to the handler was added.
-  if (!entry || ((fresh || entry.single !== undefined) && Date.now() - entry.atMs >= RECOLLECT_MS)) {
+  // chain is collected again as soon as a router on the way gained or lost a layer.
+  if (!entry || ((fresh || entry.single !== undefined) && (!unchanged(entry) || Date.now() - entry.atMs >= RECOLLECT_MS))) {
     const layers = new WeakMap<Router, Layer[]>();
-    collect(root, handler, apps, layers, 0);
-    entry = { layers, atMs: Date.now(), single: singleChain(root, handler, apps, layers, 0)?.join('\n') };
+    const stacks: [Router, number][] = [];
+    collect(root, handler, apps, layers, 0, stacks);
+    entry = { layers, atMs: Date.now(), single: singleChain(root, handler, layers, 0)?.join('\n'), stacks };
     byApp.set(app, entry);
   }
   return entry;
 }
 
+/** True while no router the collection read has gained or lost a layer. */
+function unchanged(entry: Collected): boolean {
+  for (const [router, length] of entry.stacks) if (router.stack.length !== length) return false;
+  return true;
+}
+
 /** The pattern chain to `handler` when every router on the way has exactly one layer leading to it. */
-function singleChain(router: Router, handler: unknown, apps: readonly App[], layers: WeakMap<Router, Layer[]>, depth: number): string[] | undefined {
+function singleChain(router: Router, handler: unknown, layers: WeakMap<Router, Layer[]>, depth: number): string[] | undefined {
   const relevant = layers.get(router);
   if (depth > MAX_DEPTH || relevant?.length !== 1) return undefined;
   const [layer] = relevant;
@@ -182,9 +195,7 @@ function singleChain(router: Router, handler: unknown, apps: readonly App[], lay
   if (pattern === undefined) return undefined;
   if (layer.route) return [pattern, Object.keys(layer.route.methods).sort().join(',')];
   if (layer.handle === handler) return [pattern];
-  const [app, ...rest] = apps;
-  const inside = isRouter(layer.handle) ? { router: layer.handle, apps } : app && mountsApp(layer, router, app) ? { router: rootRouter(app), apps: rest } : undefined;
-  const found = inside?.router && singleChain(inside.router, handler, inside.apps, layers, depth + 1);
+  const found = isRouter(layer.handle) ? singleChain(layer.handle, handler, layers, depth + 1) : undefined;
   return found ? [pattern, ...found] : undefined;
 }
 
@@ -255,7 +266,7 @@ export function routeKeyOf(req: Request, handler: unknown): string {
   const isObject = (typeof handler === 'function' || typeof handler === 'object') && handler !== null;
   // Only one way leads to the handler (the common case): its key, with no walk.
   const known = isObject ? relevantLayers.get(handler)?.get(app) : undefined;
-  if (known?.single !== undefined && Date.now() - known.atMs < RECOLLECT_MS) return known.single;
+  if (known?.single !== undefined && unchanged(known) && Date.now() - known.atMs < RECOLLECT_MS) return known.single;
   const apps = subApps(app);
   let top = app;
   while (top.parent) top = top.parent;

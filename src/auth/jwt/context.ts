@@ -9,6 +9,8 @@ export interface TokenContext {
   config: JWTConfig;
   store: SessionStore;
   registry: RevocationRegistry;
+  /** The registries of this process's services on the same cache and prefix, this one's included. */
+  peers: Set<RevocationRegistry>;
   verified: VerifiedTokenCache<AccessPayload<BaseClaims>>;
 }
 
@@ -22,7 +24,10 @@ export function policy(config: JWTConfig): SessionPolicy {
   };
 }
 
-/** Applies revocations a store call caused to this process at once (others learn them by pub/sub). */
+/**
+ * Applies revocations a store call caused to this process at once, in every service sharing the
+ * cache and prefix (other processes learn them by pub/sub).
+ */
 export function applyRevocations(ctx: TokenContext, revocations: readonly { kind: 'j' | 'f' | 'g'; id: string; gen?: number; untilMs: number }[]): void {
-  for (const revocation of revocations) ctx.registry.add(revocation);
+  for (const registry of ctx.peers) for (const revocation of revocations) registry.add(revocation);
 }
