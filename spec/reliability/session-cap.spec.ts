@@ -41,6 +41,18 @@ for (const kind of CACHES) {
       expect(await jwt.revokeAll('many')).to.equal(100);
     });
 
+    it('evicts exactly the oldest when logins share a millisecond: 30 subjects × 20 logins in a row under a cap of 10 keep their last 10', async () => {
+      // HMAC signs in microseconds: one login after another, several per millisecond, so sessions
+      // expire in the same millisecond and only the order they were written in tells the oldest.
+      const jwt = make({ maxSessionsPerSubject: 10, secretKey: 'burst-secret-'.repeat(4) });
+      for (let subject = 0; subject < 30; subject++) {
+        const pairs: [string, string][] = [];
+        for (let i = 0; i < 20; i++) pairs.push(await jwt.createToken({ sub: `burst-${subject}` }));
+        const live = await jwt.searchToken(pairs[19][1]);
+        expect(live, `subject ${subject}`).to.have.members(pairs.slice(10).map(([, r]) => decodeJwt(r).jti as string));
+      }
+    });
+
     it('lets expired sessions age out while logins continue', async () => {
       const short = make({ refreshTokenExpireTime: 1, accessTokenExpireTime: 1, maxSessionsPerSubject: 3 });
       const jwt = make({ maxSessionsPerSubject: 3 }); // same store; its sessions last long enough for a loaded machine

@@ -41,10 +41,15 @@ end
 
 local function put(fid, s)
   redis.call('HSET', SESS, fid, encode(s))
-  redis.call('ZADD', IDX, s.exp, fid)
+  -- Sessions written in one millisecond share an expiry: each later one scores just above the newest
+  -- (1/1024 ms), so the cap evicts exactly the oldest, not whichever family id sorts first.
+  local score = s.exp
+  local newest = redis.call('ZRANGE', IDX, -1, -1, 'WITHSCORES')
+  if newest[1] and newest[1] ~= fid and tonumber(newest[2]) >= score then score = tonumber(newest[2]) + 1 / 1024 end
+  redis.call('ZADD', IDX, score, fid)
   -- Both keys live as long as the subject's last session (O(log n) to find).
   local last = redis.call('ZRANGE', IDX, -1, -1, 'WITHSCORES')
-  local ttl = math.max(1, tonumber(last[2]) - NOW)
+  local ttl = math.max(1, math.ceil(tonumber(last[2]) - NOW))
   redis.call('PEXPIRE', SESS, ttl)
   redis.call('PEXPIRE', IDX, ttl)
 end
