@@ -20,8 +20,8 @@ export interface LimitInfo {
   decision: Decision;
 }
 
-/** Answers a limited request instead of the default 429 problem response. */
-export type LimitHandler = (req: Request, res: Response, next: NextFunction, info: LimitInfo) => void;
+/** Answers a limited request instead of the default 429 problem response (it may be async: a rejection goes to the error handler). */
+export type LimitHandler = (req: Request, res: Response, next: NextFunction, info: LimitInfo) => unknown;
 
 /** The parsed global configuration. */
 export interface LimitEngine extends Required<HeaderOptions> {

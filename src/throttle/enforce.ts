@@ -3,6 +3,7 @@
  * them, headers, then pass, 429 or 503. Shared by `limiter()` and `@Limiter`.
  */
 import type { Request, Response } from 'express';
+import { isThenable } from '../auth/backends/chain';
 import { ConfigurationError, StoreUnavailableError } from '../errors';
 import { getContext, type LimitEngine, type LimitHandler, type LimitInfo, type RequestContext } from './context';
 import { exposeRateLimitHeaders, oversizedProblem, quotaExceededProblem, retryAfterSeconds, writeRateLimitHeaders, type NamedOutcome } from './headers';
@@ -158,7 +159,9 @@ function answer(req: Request, res: Response, engine: LimitEngine, names: string[
 async function denyWithHandler(req: Request, res: Response, handler: LimitHandler, info: LimitInfo): Promise<EnforceResult> {
   await new Promise<void>((resolve, reject) => {
     try {
-      handler(req, res, (err?: unknown) => (err ? reject(err) : resolve()), info);
+      const returned: unknown = handler(req, res, (err?: unknown) => (err ? reject(err) : resolve()), info);
+      // An async handler that rejects goes to the error handler, as one that throws does.
+      if (isThenable(returned)) returned.then(() => res.headersSent && resolve(), reject);
       if (res.headersSent) resolve();
     } catch (err) {
       reject(err);

@@ -161,6 +161,8 @@ interface Collected {
   single: string | undefined;
   /** Every router the collection read, with its length then: a route or mount added since shows. */
   stacks: [Router, number][];
+  /** The single chain's layers where they stood: one replaced in place shows. */
+  chain: [Router, number, Layer][];
 }
 
 function relevantTo(handler: object, app: App, root: Router, apps: readonly App[], fresh: boolean): Collected {
@@ -174,28 +176,31 @@ function relevantTo(handler: object, app: App, root: Router, apps: readonly App[
     const layers = new WeakMap<Router, Layer[]>();
     const stacks: [Router, number][] = [];
     collect(root, handler, apps, layers, 0, stacks);
-    entry = { layers, atMs: Date.now(), single: singleChain(root, handler, layers, 0)?.join('\n'), stacks };
+    const chain: [Router, number, Layer][] = [];
+    entry = { layers, atMs: Date.now(), single: singleChain(root, handler, layers, 0, chain)?.join('\n'), stacks, chain };
     byApp.set(app, entry);
   }
   return entry;
 }
 
-/** True while no router the collection read has gained or lost a layer. */
+/** True while no router the collection read has gained or lost a layer, and the chain's layers stand where they stood. */
 function unchanged(entry: Collected): boolean {
   for (const [router, length] of entry.stacks) if (router.stack.length !== length) return false;
+  for (const [router, index, layer] of entry.chain) if (router.stack[index] !== layer) return false;
   return true;
 }
 
 /** The pattern chain to `handler` when every router on the way has exactly one layer leading to it. */
-function singleChain(router: Router, handler: unknown, layers: WeakMap<Router, Layer[]>, depth: number): string[] | undefined {
+function singleChain(router: Router, handler: unknown, layers: WeakMap<Router, Layer[]>, depth: number, chain: [Router, number, Layer][]): string[] | undefined {
   const relevant = layers.get(router);
   if (depth > MAX_DEPTH || relevant?.length !== 1) return undefined;
   const [layer] = relevant;
+  chain.push([router, router.stack.indexOf(layer), layer]);
   const pattern = patternOf(layer);
   if (pattern === undefined) return undefined;
   if (layer.route) return [pattern, Object.keys(layer.route.methods).sort().join(',')];
   if (layer.handle === handler) return [pattern];
-  const found = isRouter(layer.handle) ? singleChain(layer.handle, handler, layers, depth + 1) : undefined;
+  const found = isRouter(layer.handle) ? singleChain(layer.handle, handler, layers, depth + 1, chain) : undefined;
   return found ? [pattern, ...found] : undefined;
 }
 

@@ -106,6 +106,15 @@ export class RevocationRegistry {
     for (const [key, entry] of this.entries) if (entry.untilMs <= now) this.entries.delete(key);
   }
 
+  /** Adds everything `other` holds (a service joining its in-process peers learns what they revoked). */
+  copyFrom(other: RevocationRegistry): void {
+    for (const [key, entry] of other.entries) {
+      const kind = key[0] as 'j' | 'f';
+      this.add(kind === 'j' ? { kind, id: key.slice(2), untilMs: entry.untilMs } : { kind: 'g', id: key.slice(2), gen: entry.minGen, untilMs: entry.untilMs });
+    }
+    this.floorMs = Math.max(this.floorMs, other.floorMs);
+  }
+
   close(): void {
     clearInterval(this.timer);
     this.timer = undefined;
