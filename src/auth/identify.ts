@@ -84,8 +84,6 @@ export function createIdentifier(options: IdentifyOptions = {}): Identifier {
 /**
  * Sets `req.auth` to the recorded caller, an own property as every middleware expects (`delete
  * req.auth` downgrades, `'auth' in req` tells); never an `auth` something upstream put there.
- * (An accessor on the request prototype would save one property per request, measured at about 7 %
- * of a request's instructions, but `delete req.auth` would then silently keep the caller.)
  */
 function exposeAuth(req: Request, auth: AuthData | undefined): void {
   if (auth) req.auth = auth;
