@@ -1,0 +1,53 @@
+/**
+ * Instructions per request of a whole Express app, counted by valgrind (callgrind): steadier than CPU
+ * time on this 2-core VM (µs per request swing ±20 % between identical runs), though not exact: the same
+ * code measured 399,517 and 431,748 in two runs. Compare several runs, never one.
+ * `instructions.ts <variant,…> [checkout,…]` builds each checkout's src with tsc into bench/scratch/,
+ * runs `instructions-child.js` under valgrind for N1 and N2 requests (env, default 5,000 and 15,000:
+ * past JIT warm-up) and prints (I(N2) − I(N1)) / (N2 − N1). Two runs at a time (2 cores).
+ * Variants: see instructions-child.js.
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdirSync, rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+
+const N1 = Number(process.env.N1 ?? 5000);
+const N2 = Number(process.env.N2 ?? 15000);
+
+function build(checkout: string, i: number): string {
+  const out = join(__dirname, 'scratch', `instructions-${i}`);
+  rmSync(out, { recursive: true, force: true });
+  mkdirSync(out, { recursive: true });
+  execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', join(checkout, 'tsconfig.build.json'), '--outDir', out], { stdio: 'inherit' });
+  return out;
+}
+
+function count(dist: string, variant: string, n: number): Promise<number> {
+  return new Promise((done, fail) => {
+    const child = spawn('valgrind', ['--tool=callgrind', '--callgrind-out-file=/dev/null', process.execPath, '--single-threaded', join(__dirname, 'instructions-child.js'), dist, variant, String(n)]);
+    let err = '';
+    child.stderr.on('data', (d) => (err += d));
+    child.once('exit', (code) => {
+      const m = /Collected : (\d+)/.exec(err);
+      if (code === 0 && m) done(Number(m[1]));
+      else fail(new Error(`${variant} (${n}): exit ${code}\n${err.slice(-2000)}`));
+    });
+  });
+}
+
+async function main(): Promise<void> {
+  const variants = process.argv[2].split(',');
+  const checkouts = (process.argv[3]?.split(',') ?? [join(__dirname, '..')]).map((c) => resolve(c));
+  const dists = checkouts.map(build);
+  for (const variant of variants) {
+    for (const [i, dist] of dists.entries()) {
+      const [a, b] = await Promise.all([count(dist, variant, N1), count(dist, variant, N2)]);
+      console.log(`${variant.padEnd(32)} ${checkouts[i].padEnd(24)} ${Math.round((b - a) / (N2 - N1)).toLocaleString('en').padStart(9)} instructions/request`);
+    }
+  }
+}
+
+void main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
