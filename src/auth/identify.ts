@@ -10,8 +10,9 @@ import { InvalidOptionError } from '../errors';
 import { ipKey, parseIpv6Subnet } from '../utils/ip-key';
 import { AnnoSessionBackend } from './backends/anno-session-backend';
 import type { AuthBackend } from './backends/backend';
-import { isThenable, resolveIdentity, type ResolvedIdentity } from './backends/chain';
+import { resolveIdentity, type ResolvedIdentity } from './backends/chain';
 import { getIdentity, setIdentity, type Identity } from './identity';
+import { isThenable, whenSettled } from '../utils/maybe-async';
 import { checkOptions } from '../utils/options';
 
 /** Options of `identify()`. */
@@ -101,13 +102,6 @@ export function identify(options: IdentifyOptions = {}): RequestHandler {
   checkOptions(options, ['backends', 'ipv6Subnet', 'logger'], 'identify');
   const resolve = createIdentifier(options);
   return function identify(req: Request, res: Response, next: NextFunction): void {
-    let identity: Identity | Promise<Identity>;
-    try {
-      identity = resolve(req, res);
-    } catch (err) {
-      return next(err);
-    }
-    if (isThenable(identity)) identity.then(() => next()).catch(next);
-    else next();
+    whenSettled(() => resolve(req, res), () => next(), next);
   };
 }

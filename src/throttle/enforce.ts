@@ -3,13 +3,13 @@
  * them, headers, then pass, 429 or 503. Shared by `limiter()` and `@Limiter`.
  */
 import type { Request, Response } from 'express';
-import { isThenable } from '../auth/backends/chain';
 import { ConfigurationError, StoreUnavailableError } from '../errors';
 import { getContext, type LimitEngine, type LimitHandler, type LimitInfo, type RequestContext } from './context';
 import { exposeRateLimitHeaders, oversizedProblem, quotaExceededProblem, retryAfterSeconds, writeRateLimitHeaders, type NamedOutcome } from './headers';
 import { policyName, ruleApplies, ruleKey, type Rule } from './rule';
 import { consumeWithOffer, hasPendingOffer } from './session-offer';
 import { MAX_SLIDING_LOG_LIMIT, type ConsumeRule, type Decision } from './store';
+import { isThenable } from '../utils/maybe-async';
 
 /** `next` to go on, `done` when a response was sent. */
 export type EnforceResult = 'next' | 'done';

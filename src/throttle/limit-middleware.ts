@@ -8,8 +8,6 @@ import type { Cache } from '../cache/cache';
 import type { Logger } from '../cache/redis-cache';
 import type { AuthBackend } from '../auth/backends/backend';
 import { createIdentifier, isBackend, legacyChain } from '../auth/identify';
-import { isThenable } from '../auth/backends/chain';
-import type { Identity } from '../auth/identity';
 import { InvalidOptionError } from '../errors';
 import { setEngine, type LimitEngine, type LimitHandler } from './context';
 import { createStore } from './create-store';
@@ -17,6 +15,7 @@ import type { FailurePolicy } from './failure-policy';
 import type { RequestFn } from './rule';
 import type { RateLimitStore } from './store';
 import { checkOptions } from '../utils/options';
+import { whenSettled } from '../utils/maybe-async';
 
 /** Options of `limitMiddleware` / `LimitMiddleware`. */
 export interface LimitMiddlewareOptions {
@@ -92,23 +91,14 @@ export function limitMiddleware(options: LimitMiddlewareOptions): RequestHandler
   const resolve = createIdentifier({ backends, ipv6Subnet: options.ipv6Subnet, logger: engine.logger });
   // Synchronous when the caller is resolved without an await (a reused token, a session cookie).
   return function limitMiddleware(req: Request, res: Response, next: NextFunction): void {
-    let identity: Identity | Promise<Identity>;
-    try {
-      identity = resolve(req, res);
-    } catch (err) {
-      return next(err);
-    }
-    if (isThenable(identity)) {
-      identity
-        .then(() => {
-          setEngine(req, engine);
-          next();
-        })
-        .catch(next);
-      return;
-    }
-    setEngine(req, engine);
-    next();
+    whenSettled(
+      () => resolve(req, res),
+      () => {
+        setEngine(req, engine);
+        next();
+      },
+      next,
+    );
   };
 }
 

@@ -5,6 +5,7 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { InvalidOptionError } from '../errors';
 import { enforceRules, type EnforceResult } from './enforce';
+import { whenSettled } from '../utils/maybe-async';
 import { createRule, type LimitOptions, type RequestFn, type Rule } from './rule';
 import { routeKeyOf } from './route-key';
 
@@ -19,14 +20,11 @@ export interface LimiterHandler extends RequestHandler {
  */
 export function rulesMiddleware(rules: readonly Rule[], routeKey?: string): LimiterHandler {
   const handler = function limiter(req: Request, res: Response, next: NextFunction): void {
-    let result: EnforceResult | Promise<EnforceResult>;
-    try {
-      result = enforceRules(req, res, rules, routeKey ?? routeKeyOf(req, handler));
-    } catch (err) {
-      return next(err);
-    }
-    if (result === 'next') next();
-    else if (result !== 'done') result.then((r) => r === 'next' && next()).catch(next);
+    whenSettled(
+      () => enforceRules(req, res, rules, routeKey ?? routeKeyOf(req, handler)),
+      (result: EnforceResult) => result === 'next' && next(),
+      next,
+    );
   };
   return Object.assign(handler, { rules });
 }

@@ -3,6 +3,7 @@ import type { Request, Response } from 'express';
 import type { AuthData } from '../auth-data';
 import type { AuthBackend, AuthResult, IdentityKind, SessionOffer } from './backend';
 import { IssuerUnavailableError } from '../../errors';
+import { isThenable } from '../../utils/maybe-async';
 
 /** The caller as resolved by the chain. */
 export interface ResolvedIdentity {
@@ -13,11 +14,6 @@ export interface ResolvedIdentity {
 }
 
 const warned = new WeakSet<AuthBackend>();
-
-/** True for a promise (or any thenable) a backend answered with. */
-export function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
-  return typeof (value as { then?: unknown } | null)?.then === 'function';
-}
 
 /**
  * First non-null answer wins. A backend that throws is treated as "not mine" (warned once per
