@@ -2,7 +2,7 @@
 import type { Request } from 'express';
 import { toAuthData, type AuthData } from '../auth-data';
 import type { AuthBackend } from './backend';
-import { MAX_TOKEN_LENGTH } from '../jwt/verify';
+import { B64TOKEN_SOURCE, MAX_TOKEN_LENGTH } from '../jwt/verify';
 import { VALIDATE_CACHED } from '../jwt/validate';
 import { InvalidOptionError } from '../../errors';
 
@@ -16,7 +16,7 @@ type Payload = { sub: string } & Record<string, unknown>;
 type CachedValidator = AccessTokenValidator & { [VALIDATE_CACHED](token: string): Payload | null | undefined };
 
 // RFC 6750 §2.1: b64token after the (case-insensitive, RFC 7235) scheme.
-const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
+const BEARER = new RegExp(`^Bearer +(${B64TOKEN_SOURCE}) *$`, 'i');
 /** Longer headers are not even parsed: a token of `MAX_TOKEN_LENGTH` plus the scheme and spaces (issue 13 item 7). */
 export const MAX_AUTHORIZATION_LENGTH = MAX_TOKEN_LENGTH + 16;
 

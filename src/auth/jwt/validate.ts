@@ -1,10 +1,9 @@
 /** @module Validates access tokens (locally) and refresh tokens (against the session store). */
 import { applyRevocations, policy, type TokenContext } from './context';
-import { MAX_TOKEN_LENGTH, verifyToken } from './verify';
+import { B64TOKEN_SOURCE, MAX_TOKEN_LENGTH, verifyToken } from './verify';
 import type { AccessPayload, BaseClaims, RefreshPayload } from './types';
 
-/** RFC 6750's b64token: what `Bearer` carries. */
-const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
+const B64TOKEN = new RegExp(`^${B64TOKEN_SOURCE}$`);
 
 /**
  * The method under which `JWTService` offers `validateCachedAccessToken` to `JWTBackend` (a symbol:

@@ -9,6 +9,9 @@ import { TOKEN_TYP, type BaseClaims, type IssuedClaims } from './types';
 /** Tokens longer than this are refused unread: a bound on work per hostile request. */
 export const MAX_TOKEN_LENGTH = 8192;
 
+/** RFC 6750 §2.1's b64token, the credential a `Bearer` header carries (source of a pattern). */
+export const B64TOKEN_SOURCE = '[A-Za-z0-9\\-._~+/]+=*';
+
 /** @returns the payload, or null for any bad token — never throws. */
 export async function verifyToken(
   config: JWTConfig,
