@@ -127,8 +127,8 @@ interface Target {
   relevant: WeakMap<Router, Layer[]>;
 }
 
-/** Adds to `into` every layer of `router` with a way to `handler`; true when there is one. */
-function collect(router: Router, handler: unknown, apps: readonly App[], into: WeakMap<Router, Layer[]>, depth: number, stacks: [Router, number][] = []): boolean {
+/** Adds to `into` every layer of `router` with a way to `handler` (and to `stacks` every router read, with its length); true when there is one. */
+function collect(router: Router, handler: unknown, apps: readonly App[], into: WeakMap<Router, Layer[]>, depth: number, stacks: [Router, number][]): boolean {
   if (depth > MAX_DEPTH) return false;
   stacks.push([router, router.stack.length]);
   const relevant: Layer[] = [];
