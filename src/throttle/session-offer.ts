@@ -26,8 +26,8 @@ export function hasPendingOffer(identity: Identity): boolean {
  * decision has one outcome per rule of `rules`.
  */
 export async function consumeWithOffer(identity: Identity, store: RateLimitStore, keyPrefix: string, rules: ConsumeRule[]): Promise<Decision> {
-  const offer = identity.offer;
-  if (!offer || settled.has(offer)) return store.consume(rules);
+  if (!hasPendingOffer(identity)) return store.consume(rules);
+  const offer = identity.offer!;
   const mint: ConsumeRule = { key: compactKey(keyPrefix, identity.key, MINT_SUFFIX), limit: offer.budget.limit, windowMs: offer.budget.windowMs, cost: 1, algorithm: 'gcra' };
   const decision = await store.consume([...rules, mint]);
   const own = decision.rules.slice(0, rules.length);
