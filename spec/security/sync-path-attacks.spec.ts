@@ -15,11 +15,11 @@ import { limiter } from '../../src/throttle/limiter';
 import { MemoryStore } from '../../src/throttle/memory-store';
 import type { ConsumeRule, RateLimitStore } from '../../src/throttle/store';
 import { makeEdKey } from '../../src/utils/make-key';
+import { collectUnhandled } from '../support/unhandled';
 import { EXPRESS_MAJORS, quietLogger } from '../support/app-factory';
 
 const ok = (req: Request, res: Response) => res.json({ ok: true, user: req.auth?.identifier ?? null });
-let unhandled: unknown[] = [];
-const onUnhandled = (e: unknown) => unhandled.push(e);
+const unhandled: unknown[] = [];
 /** A Promises/A+ thenable (then returns a promise, onRejected optional) that is not a native Promise. */
 /** Asserts no unhandled rejection/exception happened during the test (checked in the test, so one failure does not abort the suite). */
 async function noUnhandled() {
@@ -33,16 +33,8 @@ for (const major of EXPRESS_MAJORS) {
     let cache: InMemoryCache;
     let jwt: JWTService;
     let token: string;
-    before(() => {
-      process.on('unhandledRejection', onUnhandled);
-      process.on('uncaughtException', onUnhandled);
-    });
-    after(() => {
-      process.off('unhandledRejection', onUnhandled);
-      process.off('uncaughtException', onUnhandled);
-    });
+    collectUnhandled(unhandled);
     beforeEach(async () => {
-      unhandled = [];
       cache = new InMemoryCache();
       jwt = new JWTService(cache, { secretKey: makeEdKey() });
       [token] = await jwt.createToken({ sub: 'alice' });

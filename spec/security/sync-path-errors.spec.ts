@@ -13,13 +13,13 @@ import { errorHandler } from '../../src/express/error-handler';
 import { limitMiddleware, type LimitMiddlewareOptions } from '../../src/throttle/limit-middleware';
 import { limiter } from '../../src/throttle/limiter';
 import { makeEdKey } from '../../src/utils/make-key';
+import { collectUnhandled } from '../support/unhandled';
 import { EXPRESS_MAJORS, quietLogger } from '../support/app-factory';
 import { redisUrl, uniquePrefix } from '../support/redis';
 
 const ok = (req: Request, res: Response) => res.json({ ok: true, user: req.auth?.identifier ?? null });
 
-let unhandled: unknown[] = [];
-const onUnhandled = (e: unknown) => unhandled.push(e);
+const unhandled: unknown[] = [];
 
 for (const major of EXPRESS_MAJORS) {
   for (const storeKind of ['memory', 'redis'] as const) {
@@ -27,16 +27,8 @@ for (const major of EXPRESS_MAJORS) {
       let cache: InMemoryCache | RedisCache;
       let jwt: JWTService;
       let token: string;
-      before(async () => {
-        process.on('unhandledRejection', onUnhandled);
-        process.on('uncaughtException', onUnhandled);
-      });
-      after(() => {
-        process.off('unhandledRejection', onUnhandled);
-        process.off('uncaughtException', onUnhandled);
-      });
+      collectUnhandled(unhandled);
       beforeEach(async () => {
-        unhandled = [];
         cache = storeKind === 'memory' ? new InMemoryCache() : new RedisCache(await redisUrl(), { keyPrefix: uniquePrefix('atk'), logger: quietLogger });
         jwt = new JWTService(cache, { secretKey: makeEdKey() });
         [token] = await jwt.createToken({ sub: 'alice' });
