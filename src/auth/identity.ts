@@ -47,10 +47,7 @@ export function recordOf(req: object): RequestRecord | undefined {
   return records.get(req);
 }
 
-/** Records the identity of `req` (used by `identify()` only; not exported from the package). */
-export function setIdentity(req: Request, identity: Identity): RequestRecord {
-  let record = records.get(req);
-  if (record) record.identity = identity;
-  else records.set(req, (record = { identity, engine: undefined }));
-  return record;
+/** Records the identity of `req`, once (used by `identify()` only; not exported from the package). */
+export function setIdentity(req: Request, identity: Identity): void {
+  records.set(req, { identity, engine: undefined });
 }
