@@ -65,21 +65,30 @@ export class ResilientStore implements RateLimitStore {
     return this.down;
   }
 
-  async consume(rules: readonly ConsumeRule[]): Promise<Decision> {
+  /** Not an async function: the primary's promise plus one `then`, no extra hop per request. */
+  consume(rules: readonly ConsumeRule[]): Promise<Decision> {
     const breakerOpen = this.consecutiveFailures >= this.breakerFailures;
     // An open breaker lets one request at a time probe the primary; the others use the policy.
     if (breakerOpen && this.probing) return this.decideWithout(rules);
     if (breakerOpen) this.probing = true;
+    let answer: Promise<Decision>;
     try {
-      const decision = await this.primary.consume(rules);
-      this.succeeded();
-      return decision;
+      answer = Promise.resolve(this.primary.consume(rules));
     } catch (err) {
-      if (!(err instanceof StoreUnavailableError)) throw err;
-      return this.failed(err, rules);
-    } finally {
-      if (breakerOpen) this.probing = false;
+      answer = Promise.reject(err);
     }
+    return answer.then(
+      (decision) => {
+        if (breakerOpen) this.probing = false;
+        this.succeeded();
+        return decision;
+      },
+      (err: unknown) => {
+        if (breakerOpen) this.probing = false;
+        if (!(err instanceof StoreUnavailableError)) throw err;
+        return this.failed(err, rules);
+      },
+    );
   }
 
   async reset(key: string): Promise<void> {

@@ -13,6 +13,7 @@ import { InvalidOptionError, StoreUnavailableError } from '../errors';
 import { clusterSlot } from '../utils/cluster-slot';
 import { checkStoreRules, type ConsumeRule, type Decision, type RateLimitStore, type RuleOutcome } from './store';
 import { checkOptions } from '../utils/options';
+import { InFlightCalls } from './in-flight';
 
 /** Options of `RedisStore`. */
 export interface RedisStoreOptions {
@@ -54,7 +55,7 @@ export class RedisStore implements RateLimitStore {
   readonly timeoutMs: number;
   private readonly script: LuaCommand<number[]>;
   /** Calls in flight, failed at once when the connection closes under them. */
-  private readonly pending = new Set<(err: StoreUnavailableError) => void>();
+  private readonly inFlight: InFlightCalls;
   /** The connection closed and has not been ready since (reconnect attempts included). */
   private lost = false;
 
@@ -66,75 +67,78 @@ export class RedisStore implements RateLimitStore {
     const { timeoutMs = DEFAULT_STORE_TIMEOUT_MS } = options;
     if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw new InvalidOptionError('storeTimeoutMs', 'must be a positive number (milliseconds)');
     this.timeoutMs = timeoutMs;
+    this.inFlight = new InFlightCalls(timeoutMs, () => new StoreUnavailableError(`Redis did not answer within ${timeoutMs} ms`));
     this.script = luaCommand<number[]>(this.client, 'webtoolConsume', readLua(__dirname, 'consume'));
     this.client.on('ready', () => {
       this.lost = false;
     });
     this.client.on('close', () => {
       this.lost = true;
-      for (const fail of [...this.pending]) fail(new StoreUnavailableError('Redis connection lost during the call', { disconnected: true }));
+      this.inFlight.failAll(new StoreUnavailableError('Redis connection lost during the call', { disconnected: true }));
     });
   }
 
   /**
+   * Not an async function: one promise per call (the store's), no extra hop.
    * @throws StoreUnavailableError when Redis is not connected (at once), the connection drops under
    * the call (at once), Redis fails, or a connected Redis is slower than `timeoutMs`
    * @throws InvalidOptionError for a rule no store accepts (see `checkStoreRules`)
    */
-  async consume(rules: readonly ConsumeRule[]): Promise<Decision> {
-    if (rules.length === 0) return { status: 'allowed', rules: [] };
-    checkStoreRules(rules);
-    // The first connection may queue, bounded by the timeout; once lost, nothing waits until Redis is ready again.
-    if (this.lost || !LIVE_STATUSES.has(this.client.status)) throw new StoreUnavailableError(`Redis is not connected (${this.client.status})`, { disconnected: true });
-    // Issue 13 item 12: on a Cluster, a key whose master is known down fails at once, not after the timeout.
-    if (isCluster(this.client) && ownerIsDown(this.client, rules[0].key)) throw new StoreUnavailableError('the Redis Cluster node for this key is not connected', { disconnected: true });
+  consume(rules: readonly ConsumeRule[]): Promise<Decision> {
+    if (rules.length === 0) return Promise.resolve({ status: 'allowed', rules: [] });
+    try {
+      checkStoreRules(rules);
+      this.checkReachable(rules[0].key);
+    } catch (err) {
+      return Promise.reject(err);
+    }
     const keys: string[] = [];
     const args: (string | number)[] = [];
     for (const rule of rules) {
       keys.push(rule.key);
       args.push(rule.limit, rule.windowMs, rule.cost, rule.algorithm === 'gcra' ? 'g' : 'l');
     }
-    const reply = await this.call(keys, args);
-    const outcomes: RuleOutcome[] = rules.map((rule, i) => ({
-      key: rule.key,
-      limit: rule.limit,
-      windowMs: rule.windowMs,
-      allowed: reply[1 + 4 * i] === 1,
-      remaining: Number(reply[2 + 4 * i]),
-      resetMs: Number(reply[3 + 4 * i]),
-      retryAfterMs: Number(reply[4 + 4 * i]),
-    }));
-    return { status: reply[0] === 1 ? 'allowed' : 'limited', rules: outcomes };
+    return this.call(keys, args).then((reply) => decisionOf(rules, reply));
   }
 
   async reset(key: string): Promise<void> {
     await this.client.del(key);
   }
 
+  /** @throws StoreUnavailableError when a call could not even be sent */
+  private checkReachable(key: string): void {
+    // The first connection may queue, bounded by the timeout; once lost, nothing waits until Redis is ready again.
+    if (this.lost || !LIVE_STATUSES.has(this.client.status)) throw new StoreUnavailableError(`Redis is not connected (${this.client.status})`, { disconnected: true });
+    // Issue 13 item 12: on a Cluster, a key whose master is known down fails at once, not after the timeout.
+    if (isCluster(this.client) && ownerIsDown(this.client, key)) throw new StoreUnavailableError('the Redis Cluster node for this key is not connected', { disconnected: true });
+  }
+
   /** Runs the script, bounded by `timeoutMs` of *waiting on Redis*, not of event-loop lag. */
   private call(keys: readonly string[], args: readonly (string | number)[]): Promise<number[]> {
     return new Promise((resolve, reject) => {
-      let settled = false;
-      const settle = (): boolean => {
-        if (settled) return false;
-        settled = true;
-        clearTimeout(timer);
-        this.pending.delete(fail);
-        return true;
-      };
-      const fail = (err: StoreUnavailableError): void => {
-        if (settle()) reject(err);
-      };
-      // When the timer fires late because the loop was busy, the reply may already sit in the socket:
-      // setImmediate runs after this turn's I/O poll, so such a reply settles the call first.
-      const timer = setTimeout(() => setImmediate(() => fail(new StoreUnavailableError(`Redis did not answer within ${this.timeoutMs} ms`))), this.timeoutMs);
-      this.pending.add(fail);
+      const call = this.inFlight.add(reject);
       this.script(keys, args).then(
         (reply) => {
-          if (settle()) resolve(reply);
+          if (this.inFlight.settle(call)) resolve(reply);
         },
-        (err: unknown) => fail(new StoreUnavailableError('Redis rate-limit call failed', { cause: err })),
+        (err: unknown) => {
+          if (this.inFlight.settle(call)) reject(new StoreUnavailableError('Redis rate-limit call failed', { cause: err }));
+        },
       );
     });
   }
+}
+
+/** The script's reply: `[admitted, then per rule: allowed, remaining, reset ms, retry-after ms]`. */
+function decisionOf(rules: readonly ConsumeRule[], reply: number[]): Decision {
+  const outcomes: RuleOutcome[] = rules.map((rule, i) => ({
+    key: rule.key,
+    limit: rule.limit,
+    windowMs: rule.windowMs,
+    allowed: reply[1 + 4 * i] === 1,
+    remaining: Number(reply[2 + 4 * i]),
+    resetMs: Number(reply[3 + 4 * i]),
+    retryAfterMs: Number(reply[4 + 4 * i]),
+  }));
+  return { status: reply[0] === 1 ? 'allowed' : 'limited', rules: outcomes };
 }

@@ -19,6 +19,13 @@ export function whenSettled<T>(run: () => T | PromiseLike<T>, then: (value: T) =
   } catch (err) {
     return fail(err);
   }
-  if (isThenable(value)) Promise.resolve(value).then(then).catch(fail);
-  else then(value);
+  if (!isThenable(value)) return then(value);
+  // One reaction, not then + catch: a throw in `then` goes to `fail` all the same.
+  value.then((settled) => {
+    try {
+      then(settled);
+    } catch (err) {
+      fail(err);
+    }
+  }, fail);
 }
