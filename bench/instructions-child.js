@@ -20,12 +20,51 @@ const HIGH = 1e9;
   } else if (variant === 'async-headers-auth') {
     app.use(async (req, res, next) => { await Promise.resolve(); if (variant.endsWith('auth')) req.auth = { identifier: 'u', scope: null, extra: {} }; res.setHeader('RateLimit-Policy', '"60s";q=1000000000;w=60'); res.setHeader('RateLimit', '"60s";r=999999999;t=60'); next(); });
     app.get('/', handler);
+  } else if (variant === 'rlf-memory') {
+    // The peer of the InMemoryCache target (bench/server.ts's flexibleMemory).
+    const { RateLimiterMemory } = require('rate-limiter-flexible');
+    const limiterMemory = new RateLimiterMemory({ points: HIGH, duration: 60 });
+    app.get('/', (req, res, next) => { limiterMemory.consume(req.ip ?? 'x').then(() => next(), () => res.status(429).json({ error: 'limited' })); }, handler);
+  } else if (variant === 'erl-memory') {
+    const { rateLimit } = require('express-rate-limit');
+    app.get('/', rateLimit({ windowMs: 60_000, limit: HIGH, standardHeaders: 'draft-8', legacyHeaders: false, validate: false, keyGenerator: (req) => req.ip ?? 'x' }), handler);
   } else if (variant.startsWith('webtool-user-memory')) {
     const cache = new wt.InMemoryCache();
     const jwt = new wt.JWTService(cache, { secretKey });
     closers.push(() => jwt.close(), () => cache.close());
     app.use(wt.limitMiddleware({ cache, authBackend: new wt.JWTBackend(jwt), annoBackend: new wt.AnnoSessionBackend({ secure: false, secret: 's'.repeat(32) }), standardHeaders: !variant.endsWith('noheaders') }));
     app.get('/', wt.limiter(HIGH, 60, ['user'], { algorithm: variant.includes('log') ? 'sliding-log' : 'gcra' }), handler);
+  } else if (variant.startsWith('webtool-user-redis')) {
+    // REDIS_URL (default 127.0.0.1:6379), a key prefix of its own.
+    const cache = new wt.RedisCache(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', { keyPrefix: `instr${process.pid}:` });
+    const jwt = new wt.RedisJWTService(cache, { secretKey });
+    closers.push(() => jwt.close(), () => cache.close());
+    app.use(wt.limitMiddleware({ cache, authBackend: new wt.JWTBackend(jwt), annoBackend: new wt.AnnoSessionBackend({ secure: false, secret: 's'.repeat(32) }), standardHeaders: !variant.endsWith('noheaders') }));
+    app.get('/', wt.limiter(HIGH, 60, ['user'], { algorithm: variant.includes('log') ? 'sliding-log' : 'gcra' }), handler);
+  } else if (variant === 'jose-cached-evalsha') {
+    // bench/server.ts's reference: jose verify with a hand-rolled cache, then one hand-written EVALSHA.
+    const { jwtVerify } = require('jose');
+    const { createPublicKey } = require('node:crypto');
+    const Redis = require('ioredis');
+    const publicKey = createPublicKey(secretKey);
+    const verified = new Map();
+    const client = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
+    closers.push(() => client.quit());
+    client.defineCommand('benchIncr', { numberOfKeys: 1, lua: "local n = redis.call('INCR', KEYS[1]) if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end return n" });
+    app.get('/', async (req, res, next) => {
+      const token = req.headers.authorization?.slice(7) ?? '';
+      let sub = verified.get(token);
+      if (sub === undefined) {
+        try { sub = String((await jwtVerify(token, publicKey, { algorithms: ['EdDSA'] })).payload.sub); verified.set(token, sub); } catch { res.status(401).json({ error: 'unauthorized' }); return; }
+      }
+      req.user = sub;
+      next();
+    }, (req, res, next) => { client.benchIncr(`hand${process.pid}:{${req.user}}`, 60000).then(() => next(), () => res.status(503).end()); }, handler);
+  } else if (variant.startsWith('webtool-ip-memory')) {
+    // No authentication: the caller is counted by IP (what rate-limiter-flexible's variant does).
+    const cache = new wt.InMemoryCache();
+    app.use(wt.limitMiddleware({ cache, annoBackend: false, standardHeaders: !variant.endsWith('noheaders') }));
+    app.get('/', wt.limiter(HIGH, 60, [], { algorithm: 'gcra' }), handler);
   } else if (variant === 'webtool-anno-memory') {
     const cache = new wt.InMemoryCache();
     app.use(wt.limitMiddleware({ cache, annoBackend: new wt.AnnoSessionBackend({ secure: false, secret: 's'.repeat(32) }) }));

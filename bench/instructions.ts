@@ -8,7 +8,7 @@
  * Variants: see instructions-child.js.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, rmSync } from 'node:fs';
+import { cpSync, mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 const N1 = Number(process.env.N1 ?? 5000);
@@ -19,6 +19,8 @@ function build(checkout: string, i: number): string {
   rmSync(out, { recursive: true, force: true });
   mkdirSync(out, { recursive: true });
   execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', join(checkout, 'tsconfig.build.json'), '--outDir', out], { stdio: 'inherit' });
+  // The Lua scripts sit beside the code that reads them, as in the package.
+  cpSync(join(checkout, 'src'), out, { recursive: true, filter: (from) => !from.endsWith('.ts') });
   return out;
 }
 
