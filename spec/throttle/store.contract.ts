@@ -46,6 +46,24 @@ export function storeContract(name: string, factory: () => Promise<{ store: Rate
         expect(alone.rules[0].remaining).to.equal(3);
       });
 
+      it('an optional rule never denies the request: it counts where it admits, and only then (one call either way)', async () => {
+        const route = rule('route', 5, 10_000);
+        const mint = { ...rule('mint', 2, 10_000), optional: true };
+        const decisions = [];
+        for (let i = 0; i < 4; i++) decisions.push(await store.consume([route, mint]));
+        expect(decisions.map((d) => d.status)).to.deep.equal(['allowed', 'allowed', 'allowed', 'allowed']);
+        expect(decisions.map((d) => d.rules[1].allowed)).to.deep.equal([true, true, false, false]);
+        // The route counted all four; the optional rule only the two it admitted.
+        expect(decisions.map((d) => d.rules[0].remaining)).to.deep.equal([4, 3, 2, 1]);
+        expect((await store.consume([mint])).rules[0].allowed).to.equal(false);
+        // Denied by a required rule: nothing counts, the optional rule included.
+        const full = { ...rule('full', 1, 10_000) };
+        const fresh = { ...rule('fresh', 3, 10_000), optional: true };
+        await store.consume([full]);
+        expect((await store.consume([full, fresh])).status).to.equal('limited');
+        expect((await store.consume([fresh])).rules[0].remaining).to.equal(2);
+      });
+
       it('spends `cost` units per request', async () => {
         const r = rule('cost', 10, 10_000, 4);
         expect((await store.consume([r])).rules[0].remaining).to.equal(6);

@@ -143,9 +143,11 @@ export class MemoryStore implements RateLimitStore {
       const entry = this.live(rule.key, now);
       return (rule.algorithm === 'gcra' ? gcra : slidingLog)(rule, entry, now);
     });
-    const allowed = evaluations.every((e) => e.outcome.allowed);
+    // An optional rule never denies the request; it counts only where it admits.
+    const allowed = evaluations.every((e, i) => e.outcome.allowed || rules[i].optional === true);
     if (allowed) {
       for (let i = 0; i < rules.length; i++) {
+        if (!evaluations[i].outcome.allowed) continue;
         const entry = evaluations[i].commit();
         if (entry) this.entries.set(rules[i].key, entry);
       }

@@ -32,6 +32,9 @@ export interface RedisStoreOptions {
  */
 export const DEFAULT_STORE_TIMEOUT_MS = 5000;
 
+/** The script's algorithm argument: lower case, or capitals for an optional rule. */
+const ALGORITHM_ARG = { gcra: ['g', 'G'], 'sliding-log': ['l', 'L'] } as const;
+
 const LIVE_STATUSES = new Set(['ready', 'connect', 'connecting', 'wait']);
 
 /** True when the master owning `key`'s slot is known and not connected (or gone from the pool). */
@@ -96,7 +99,7 @@ export class RedisStore implements RateLimitStore {
     const args: (string | number)[] = [];
     for (const rule of rules) {
       keys.push(rule.key);
-      args.push(rule.limit, rule.windowMs, rule.cost, rule.algorithm === 'gcra' ? 'g' : 'l');
+      args.push(rule.limit, rule.windowMs, rule.cost, ALGORITHM_ARG[rule.algorithm][rule.optional ? 1 : 0]);
     }
     return this.call(keys, args).then((reply) => decisionOf(rules, reply));
   }

@@ -20,15 +20,15 @@ export function hasPendingOffer(identity: Identity): boolean {
 }
 
 /**
- * Decides `rules` in one store call, with the caller's session offer (if any) as one more rule.
- * The mint rule never denies a request: when only it is spent, the route's rules are decided again
- * without it (a second store call, only on that path) and no session is minted. The returned
- * decision has one outcome per rule of `rules`.
+ * Decides `rules` in one store call, with the caller's session offer (if any) as one more rule, an
+ * optional one: it never denies the request, and when it is spent no session is minted. A store that
+ * ignores `optional` denies instead; then the route's rules are decided again without it (a second
+ * store call, only with such a store). The returned decision has one outcome per rule of `rules`.
  */
 export async function consumeWithOffer(identity: Identity, store: RateLimitStore, keyPrefix: string, rules: ConsumeRule[]): Promise<Decision> {
   if (!hasPendingOffer(identity)) return store.consume(rules);
   const offer = identity.offer!;
-  const mint: ConsumeRule = { key: compactKey(keyPrefix, identity.key, MINT_SUFFIX), limit: offer.budget.limit, windowMs: offer.budget.windowMs, cost: 1, algorithm: 'gcra' };
+  const mint: ConsumeRule = { key: compactKey(keyPrefix, identity.key, MINT_SUFFIX), limit: offer.budget.limit, windowMs: offer.budget.windowMs, cost: 1, algorithm: 'gcra', optional: true };
   const decision = await store.consume([...rules, mint]);
   const own = decision.rules.slice(0, rules.length);
   if (decision.status === 'unavailable') return { ...decision, rules: own };
@@ -39,8 +39,8 @@ export async function consumeWithOffer(identity: Identity, store: RateLimitStore
     if (mintOutcome?.allowed) offer.onAdmitted();
     return { ...decision, rules: own };
   }
-  // Limited: by the route's rules (then nothing was counted and the answer is a 429), or only by
-  // the mint budget — then the request is decided on its own rules, without a new session.
+  // Limited: by the route's rules (then nothing was counted and the answer is a 429), or, by a store
+  // that ignores `optional`, only by the mint budget: then it is decided on its own rules, without a session.
   if (mintOutcome && !mintOutcome.allowed && own.every((o) => o.allowed)) return store.consume(rules);
   return { ...decision, rules: own };
 }

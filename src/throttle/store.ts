@@ -17,6 +17,11 @@ export interface ConsumeRule {
   /** Units this request spends. @default 1 */
   cost: number;
   algorithm: Algorithm;
+  /**
+   * Decided and counted only when it admits; it never denies the request itself (its outcome says
+   * whether it admitted). The anonymous session offer's mint budget is one. @default false
+   */
+  optional?: boolean;
 }
 
 /** What the store decided for one rule. */

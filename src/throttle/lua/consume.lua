@@ -4,7 +4,8 @@
 -- ARGV[1 + 4(i-1)] rule i's limit
 -- ARGV[2 + 4(i-1)] rule i's window (ms)
 -- ARGV[3 + 4(i-1)] rule i's cost (an integer >= 0; 0 is a free request: checked, never counted)
--- ARGV[4 + 4(i-1)] rule i's algorithm: 'l' sliding log | 'g' GCRA (one integer, µs)
+-- ARGV[4 + 4(i-1)] rule i's algorithm: 'l' sliding log | 'g' GCRA (one integer, µs); in capitals
+--                  for an optional rule: counted when it admits, never denying the request itself
 -- Reply: { admitted (1|0), then per rule: allowed (1|0), remaining, reset ms, retry-after ms }
 -- Time is the Redis server's (TIME), so every process shares one clock.
 --
@@ -29,7 +30,9 @@ for i, key in ipairs(KEYS) do
   local base = 1 + 4 * (i - 1)
   local limit, window, cost = tonumber(ARGV[base]), tonumber(ARGV[base + 1]), tonumber(ARGV[base + 2])
   local allowed, remaining, reset, retry = 0, 0, 0, 0
-  if ARGV[base + 3] == 'g' then
+  local alg = ARGV[base + 3]
+  local optional = alg == 'G' or alg == 'L'
+  if alg == 'g' or alg == 'G' then
     local interval = window / limit
     -- Stored as integer microseconds: Redis keeps integers unboxed (smaller than a decimal string).
     local stored = redis.call('GET', key)
@@ -90,7 +93,7 @@ for i, key in ipairs(KEYS) do
       if newest then reset = newest + window - now end
     end
   end
-  if allowed == 0 then admitted = 0 end
+  if allowed == 0 and not optional then admitted = 0 end
   out[#out + 1] = allowed
   out[#out + 1] = remaining
   out[#out + 1] = math.ceil(reset)
