@@ -24,7 +24,24 @@ const memoryStores = new WeakMap<Cache, MemoryStore>();
 export function createStore(cache: Cache, options: CreateStoreOptions = {}): RateLimitStore {
   checkOptions(options, ['onFailure', 'timeoutMs', 'logger'], 'createStore');
   const { onFailure = 'memory', timeoutMs, logger } = options;
-  if (cache instanceof RedisCache) return new ResilientStore(new RedisStore(cache, { timeoutMs }), { onFailure, logger });
+  if (cache instanceof RedisCache) return new ResilientStore(sharedRedisStore(cache, timeoutMs), { onFailure, logger, fallback: onFailure === 'memory' ? sharedMemoryStore(cache) : undefined });
+  return sharedMemoryStore(cache);
+}
+
+// Per RedisCache, one RedisStore per timeout: its listeners sit on the shared client, so twelve
+// middlewares (one per router) add one pair, not twelve.
+const redisStores = new WeakMap<RedisCache, Map<number | undefined, RedisStore>>();
+
+function sharedRedisStore(cache: RedisCache, timeoutMs: number | undefined): RedisStore {
+  let byTimeout = redisStores.get(cache);
+  if (!byTimeout) redisStores.set(cache, (byTimeout = new Map()));
+  let store = byTimeout.get(timeoutMs);
+  if (!store) byTimeout.set(timeoutMs, (store = new RedisStore(cache, { timeoutMs })));
+  return store;
+}
+
+/** The cache's in-process counts: InMemoryCache's store, or a RedisCache's fallback during an outage (one sweep timer). */
+function sharedMemoryStore(cache: Cache): MemoryStore {
   let store = memoryStores.get(cache);
   if (!store) {
     store = new MemoryStore();
