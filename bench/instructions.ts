@@ -6,10 +6,15 @@
  * runs `instructions-child.js` under valgrind for N1 and N2 requests (env, default 5,000 and 15,000:
  * past JIT warm-up) and prints (I(N2) − I(N1)) / (N2 − N1). Two runs at a time (2 cores).
  * Variants: see instructions-child.js.
+ * `instructions.ts --save` counts the fixed set below (peers beside webtool) and writes
+ * bench/results/instructions.json, which `npm run bench:readme` renders into the README.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { cpSync, mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { SAVED_VARIANTS, type InstructionsReport } from './report';
 
 const N1 = Number(process.env.N1 ?? 5000);
 const N2 = Number(process.env.N2 ?? 15000);
@@ -37,14 +42,33 @@ function count(dist: string, variant: string, n: number): Promise<number> {
   });
 }
 
+async function perRequest(dist: string, variant: string): Promise<number> {
+  const [a, b] = await Promise.all([count(dist, variant, N1), count(dist, variant, N2)]);
+  return Math.round((b - a) / (N2 - N1));
+}
+
+async function save(): Promise<void> {
+  const dist = build(join(__dirname, '..'), 0);
+  const rows: InstructionsReport['rows'] = [];
+  for (const { name, label } of SAVED_VARIANTS) {
+    const instructions = await perRequest(dist, name);
+    console.log(`${name.padEnd(32)} ${instructions.toLocaleString('en').padStart(9)} instructions/request`);
+    rows.push({ name, label, instructions });
+  }
+  const valgrind = execFileSync('valgrind', ['--version'], { encoding: 'utf8' }).trim();
+  const report: InstructionsReport = { date: new Date().toISOString(), cpu: cpus()[0].model, node: process.version, valgrind, requests: [N1, N2], rows };
+  writeFileSync(join(__dirname, 'results', 'instructions.json'), `${JSON.stringify(report, null, 2)}\n`);
+  console.log('written to bench/results/instructions.json; npm run bench:readme puts it in the README');
+}
+
 async function main(): Promise<void> {
+  if (process.argv[2] === '--save') return save();
   const variants = process.argv[2].split(',');
   const checkouts = (process.argv[3]?.split(',') ?? [join(__dirname, '..')]).map((c) => resolve(c));
   const dists = checkouts.map(build);
   for (const variant of variants) {
     for (const [i, dist] of dists.entries()) {
-      const [a, b] = await Promise.all([count(dist, variant, N1), count(dist, variant, N2)]);
-      console.log(`${variant.padEnd(32)} ${checkouts[i].padEnd(24)} ${Math.round((b - a) / (N2 - N1)).toLocaleString('en').padStart(9)} instructions/request`);
+      console.log(`${variant.padEnd(32)} ${checkouts[i].padEnd(24)} ${(await perRequest(dist, variant)).toLocaleString('en').padStart(9)} instructions/request`);
     }
   }
 }
