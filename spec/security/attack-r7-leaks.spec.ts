@@ -4,21 +4,15 @@
  * process exits at once (no timer keeps it alive), even after a silent Redis.
  */
 import { spawn } from 'node:child_process';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import express from 'express';
 import { expect } from 'chai';
 import { RedisCache } from '../../src/cache/redis-cache';
-import { JWTService } from '../../src/auth/jwt-service';
-import { JWTBackend } from '../../src/auth/backends/jwt-backend';
 import { limitMiddleware } from '../../src/throttle/limit-middleware';
-import { limiter } from '../../src/throttle/limiter';
-import { makeEdKey } from '../../src/utils/make-key';
 import { quietLogger } from '../support/app-factory';
-import { inPool, keepAliveAgent, send, statusCounts } from '../support/http-load';
+import { inPool, statusCounts } from '../support/http-load';
 import { collectUnhandled } from '../support/unhandled';
 import { startPrivateRedis, type PrivateRedis } from '../support/redis';
-import { pause, sleep } from './attack-r7-helpers';
+import { jwtLimitedServer, pause, sleep } from './attack-r7-helpers';
 
 const unhandled: unknown[] = [];
 
@@ -42,19 +36,8 @@ describe('attack r7: timers, handles and exit', function () {
   });
 
   it('20,000 requests (JWT + limiter on Redis), then 200 during a silent spell: active timers and handles do not grow', async () => {
-    const cache = new RedisCache(redis.url, { keyPrefix: 'r7-leak:', logger: quietLogger });
-    await cache.ready();
-    const jwt = new JWTService(cache, { secretKey: makeEdKey() });
-    const [token] = await jwt.createToken({ sub: 'leak-user' });
-    const app = express();
-    app.use(limitMiddleware({ cache, authBackend: new JWTBackend(jwt), annoBackend: false, logger: quietLogger, storeTimeoutMs: 200 }));
-    app.get('/r', limiter(1_000_000, 60, undefined, { algorithm: 'gcra' }), (req, res) => res.json({ ok: true }));
-    const server = app.listen(0, '127.0.0.1');
-    await new Promise((r) => server.once('listening', r));
-    const port = (server.address() as AddressInfo).port;
-    const agent = keepAliveAgent(20);
-    const headers = { authorization: `Bearer ${token}` };
-    const run = async (n: number) => statusCounts(await inPool(Array.from({ length: n }), 20, () => send({ port, path: '/r', agent, headers })));
+    const app = await jwtLimitedServer(redis.url, 'r7-leak:', quietLogger);
+    const run = async (n: number) => statusCounts(await inPool(Array.from({ length: n }), 20, app.get));
     try {
       await run(500);
       await sleep(300);
@@ -78,11 +61,7 @@ describe('attack r7: timers, handles and exit', function () {
       expect(handlesAfter).to.be.at.most(handlesBefore + 2);
       expect(handlesAfterSilent).to.be.at.most(handlesBefore + 2);
     } finally {
-      agent.destroy();
-      server.closeAllConnections();
-      await new Promise((r) => server.close(r));
-      await jwt.close();
-      await cache.close();
+      await app.close();
     }
   });
 
@@ -114,8 +93,8 @@ describe('attack r7: timers, handles and exit', function () {
     });
   }
 
-  // Each limitMiddleware builds a RedisStore that adds 'ready' and 'close' listeners to the shared client
-  // (and a fallback MemoryStore with its own sweep timer), never removed.
+  // Found by attack r7: each limitMiddleware built its own RedisStore, adding 'ready' and 'close'
+  // listeners to the shared client (and a fallback MemoryStore with its own sweep timer), never removed.
   it('12 limitMiddleware instances on one RedisCache (one per router): no MaxListenersExceededWarning, listeners do not grow per instance', async () => {
     const cache = new RedisCache(redis.url, { keyPrefix: 'r7-listeners:', logger: quietLogger });
     const warnings: Error[] = [];
