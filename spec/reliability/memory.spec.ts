@@ -88,7 +88,9 @@ describe('In-memory state stays bounded under 1,000,000 distinct identities', fu
   }
 
   it("keeps a busy identity's sliding log proportional to its live requests, not to its history", async function () {
-    this.timeout(120_000); // 7.5 million decisions: ~15 s on an idle 2-core machine, more on a busy one
+    // 7.5 million decisions: ~11 s alone on an idle 2-core machine, but 94 s inside the full suite in a
+    // clean CI run (why is not known; the heap other specs leave is the suspect). A guard against a hang.
+    this.timeout(240_000);
     let store: MemoryStore | undefined = new MemoryStore({ now });
     const ids = 5000;
     const delta = await growth(`MemoryStore sliding-log, ${ids} identities × 1500 requests at 1/s (limit 100 per 60 s)`, async () => {
