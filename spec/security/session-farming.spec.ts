@@ -159,3 +159,35 @@ for (const [major, cacheKind] of EXPRESS_MAJORS.flatMap((m) => CACHES.map((c) =>
     });
   });
 }
+
+describe('session minting with a custom store that ignores `optional` (the second-call path)', () => {
+  it('once the mint budget is spent, cookie-less requests are still decided by their own rules (counted, no cookie), then 429', async () => {
+    const { InMemoryCache } = await import('../../src/cache/in-memory-cache');
+    const { MemoryStore } = await import('../../src/throttle/memory-store');
+    const express = EXPRESS_MAJORS[0].load();
+    const inner = new MemoryStore();
+    const calls: number[] = [];
+    // Drops `optional`: the mint rule then denies like any rule, as a store written before it would.
+    const store = { consume: (rules: readonly { optional?: boolean }[]) => (calls.push(rules.length), inner.consume(rules.map(({ optional: _, ...r }) => r) as never)) };
+    const cache = new InMemoryCache();
+    const app = express() as unknown as Express;
+    app.use(limitMiddleware({ cache, store, annoBackend: new AnnoSessionBackend({ secure: false, secret: SECRET }), logger: quietLogger }));
+    app.get('/r', limiter(MINT_LIMIT + 3, 60), (req, res) => res.json({ ok: true }));
+    const statuses: number[] = [];
+    const cookies: boolean[] = [];
+    for (let i = 0; i < MINT_LIMIT + 4; i++) {
+      const res = await request(app).get('/r');
+      statuses.push(res.status);
+      cookies.push(!!cookieOf(res.headers['set-cookie']));
+    }
+    // The IP's own limit (MINT_LIMIT + 3) admits that many; only the first MINT_LIMIT get a session.
+    expect(statuses).to.deep.equal([...Array(MINT_LIMIT + 3).fill(200), 429]);
+    expect(cookies.filter(Boolean)).to.have.length(MINT_LIMIT);
+    expect(cookies.slice(MINT_LIMIT)).to.deep.equal([false, false, false, false]);
+    // Past the mint budget such a store costs a second call per admitted request (route rules alone);
+    // the 429 is decided by the first.
+    expect(calls).to.deep.equal([...Array(MINT_LIMIT).fill(2), 2, 1, 2, 1, 2, 1, 2]);
+    await inner.close();
+    await cache.close();
+  });
+});
