@@ -14,8 +14,8 @@ import { limitMiddleware } from '../../src/throttle/limit-middleware';
 import { limiter } from '../../src/throttle/limiter';
 import { makeEdKey } from '../../src/utils/make-key';
 import { EXPRESS_MAJORS, quietLogger } from '../support/app-factory';
+import { pastExpiry, startOfSecond } from '../support/until';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const whoami = (req: Request, res: Response) => res.json({ auth: req.auth?.identifier ?? null, identity: getIdentity(req)?.key ?? null });
 
 for (const major of EXPRESS_MAJORS) {
@@ -80,14 +80,15 @@ for (const major of EXPRESS_MAJORS) {
     }
 
     it('a cached token is refused once it expired', async () => {
-      const short = new JWTService(cache, { secretKey: makeEdKey(), accessTokenExpireTime: 1 });
+      const short = new JWTService(cache, { secretKey: makeEdKey(), accessTokenExpireTime: 2 });
+      await startOfSecond(); // the token then lives about 2 s, not possibly only a few ms
       const [acc] = await short.createToken({ sub: 'shortlived' });
       const a = mk();
       a.use(identify({ backends: [new JWTBackend(short)] }));
       a.get('/w', whoami);
       expect((await request(a).get('/w').set('Authorization', `Bearer ${acc}`)).body.auth).to.equal('shortlived');
       expect((await request(a).get('/w').set('Authorization', `Bearer ${acc}`)).body.auth).to.equal('shortlived');
-      await sleep(2100);
+      await pastExpiry(acc);
       expect((await request(a).get('/w').set('Authorization', `Bearer ${acc}`)).body.auth).to.equal(null);
       await short.close();
     });

@@ -11,6 +11,7 @@ import { limitMiddleware } from '../../src/throttle/limit-middleware';
 import { limiter } from '../../src/throttle/limiter';
 import { makeEdKey, makeSymmetricKey } from '../../src/utils/make-key';
 import { quietLogger } from '../support/app-factory';
+import { pastExpiry, startOfSecond } from '../support/until';
 
 const whoami = (req: Request, res: Response) => res.json({ auth: req.auth?.identifier ?? null, scope: req.auth?.scope ?? null });
 const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
@@ -112,14 +113,15 @@ for (const alg of ['EdDSA', 'HS256'] as const) {
       });
 
       it('an expired token is refused even while remembered, and a revoked one too', async () => {
-        const short = new JWTService(cache, { secretKey: makeEdKey(), accessTokenExpireTime: 1, verifiedTokenCacheSize: size, keyPrefix: 'short:' });
+        const short = new JWTService(cache, { secretKey: makeEdKey(), accessTokenExpireTime: 2, verifiedTokenCacheSize: size, keyPrefix: 'short:' });
         const a = express();
         a.use(identify({ backends: [new JWTBackend(short)] }));
         a.get('/w', whoami);
+        await startOfSecond(); // the token then lives about 2 s, not possibly only a few ms
         const [t, r] = await short.createToken({ sub: 'exp' });
         expect((await request(a).get('/w').set('Authorization', `Bearer ${t}`)).body.auth).to.equal('exp');
         expect((await request(a).get('/w').set('Authorization', `Bearer ${t}`)).body.auth).to.equal('exp');
-        await new Promise((res) => setTimeout(res, 2100));
+        await pastExpiry(t);
         expect((await request(a).get('/w').set('Authorization', `Bearer ${t}`)).body.auth).to.equal(null);
         expect(await short.validateAccessToken(t)).to.equal(null);
         const [t2, r2] = await jwt.createToken({ sub: 'rev' });

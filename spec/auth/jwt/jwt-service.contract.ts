@@ -7,10 +7,10 @@ import type { JWTService } from '../../../src/auth/jwt-service';
 import type { JWTServiceOptions } from '../../../src/auth/jwt/options';
 import { InvalidClaimsError, InvalidOptionError } from '../../../src/errors';
 import { makeEdKey, makeRsaKey } from '../../../src/utils/make-key';
+import { pastExpiry, startOfSecond } from '../../support/until';
 
 export type ServiceFactory = (options: JWTServiceOptions<any>) => Promise<JWTService<any>>;
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 class UserClaims {
   @IsString()
@@ -113,14 +113,15 @@ export function jwtServiceContract(name: string, factory: ServiceFactory): void 
     });
 
     it('gives null for expired tokens, wrong issuer and wrong audience', async () => {
-      const jwt = await make({ accessTokenExpireTime: 1, issuer: 'https://issuer.test', audience: 'api' });
+      const jwt = await make({ accessTokenExpireTime: 2, issuer: 'https://issuer.test', audience: 'api' });
+      await startOfSecond(); // the token then lives about 2 s, not possibly only a few ms
       const [access] = await jwt.createToken({ sub: 'u1' });
       expect(await jwt.validateAccessToken(access)).to.not.equal(null);
       const otherIss = await make({ issuer: 'https://other.test', audience: 'api' });
       const otherAud = await make({ issuer: 'https://issuer.test', audience: 'web' });
       expect(await otherIss.validateAccessToken(access)).to.equal(null);
       expect(await otherAud.validateAccessToken(access)).to.equal(null);
-      await sleep(2100);
+      await pastExpiry(access);
       expect(await jwt.validateAccessToken(access)).to.equal(null);
     }).timeout(10_000);
 
