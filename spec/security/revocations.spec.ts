@@ -5,6 +5,7 @@
  * whatever lifetime the revoking deployment is configured with.
  */
 import { expect } from 'chai';
+import { decodeJwt } from 'jose';
 import type { Cache } from '../../src/cache/cache';
 import { InMemoryCache } from '../../src/cache/in-memory-cache';
 import { RedisCache } from '../../src/cache/redis-cache';
@@ -14,9 +15,9 @@ import { RevocationRegistry } from '../../src/auth/jwt/revocation-registry';
 import { makeEdKey } from '../../src/utils/make-key';
 import { quietLogger } from '../support/app-factory';
 import { redisUrl, uniquePrefix } from '../support/redis';
+import { sleep, startOfSecond } from '../support/until';
 
 const secretKey = makeEdKey();
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const registryOf = (jwt: JWTService) => (jwt as unknown as { ctx: { registry: RevocationRegistry } }).ctx.registry;
 
 const CACHES = [
@@ -120,9 +121,11 @@ describe('A revocation with the app clock ahead of Redis (issue 8 item 7)', func
     const jwt = new RedisJWTService(cache, { secretKey, accessTokenExpireTime: 3 });
     let late: JWTService | undefined;
     try {
+      await startOfSecond(); // whole-second exp: the token then lives about 3 s
       const [access, refresh] = await jwt.createToken({ sub: 'skewed' });
       expect(await jwt.invalidateToken(refresh)).to.equal(true);
       await sleep(1500); // Redis time + 3 s is now behind app time; the token itself is valid 1.5 s more
+      expect(decodeJwt(access).exp! * 1000, 'the token must not have expired: null below is the revocation').to.be.above(Date.now());
       registryOf(jwt).sweep();
       expect(await jwt.validateAccessToken(access)).to.equal(null);
       late = new RedisJWTService(cache, { secretKey, accessTokenExpireTime: 3 });
