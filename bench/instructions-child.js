@@ -36,7 +36,10 @@ const HIGH = 1e9;
     app.get('/', wt.limiter(HIGH, 60, ['user'], { algorithm: variant.includes('log') ? 'sliding-log' : 'gcra' }), handler);
   } else if (variant.startsWith('webtool-user-redis')) {
     // REDIS_URL (default 127.0.0.1:6379), a key prefix of its own.
-    const cache = new wt.RedisCache(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', { keyPrefix: `instr${process.pid}:` });
+    // `-noap`: ioredis auto-pipelining off (it is on in every RedisCache webtool builds from a URL).
+    const url = new URL(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
+    const connection = variant.includes('-noap') ? { host: url.hostname, port: Number(url.port || 6379), enableAutoPipelining: false } : url.href;
+    const cache = new wt.RedisCache(connection, { keyPrefix: `instr${process.pid}:` });
     const jwt = new wt.RedisJWTService(cache, { secretKey });
     closers.push(() => jwt.close(), () => cache.close());
     app.use(wt.limitMiddleware({ cache, authBackend: new wt.JWTBackend(jwt), annoBackend: new wt.AnnoSessionBackend({ secure: false, secret: 's'.repeat(32) }), standardHeaders: !variant.endsWith('noheaders') }));

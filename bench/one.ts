@@ -47,8 +47,10 @@ async function main(): Promise<void> {
   for (let r = 0; r < runs; r++) {
     for (const v of variants) {
       // `name@/other/checkout` runs that checkout's server (a before/after comparison in one run).
-      const [name, dir] = v.split('@');
-      const server = run(dir ? join(dir, 'bench', 'server.ts') : 'server.ts', [name, redis.url], { ...process.env, BENCH_KEY: key, NODE_ENV: 'production' }, process.env.PROF ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : []);
+      // `name+noap`: the same variant with ioredis auto-pipelining off in webtool's RedisCache.
+      const [spec, dir] = v.split('@');
+      const name = spec.replace(/\+noap$/, '');
+      const server = run(dir ? join(dir, 'bench', 'server.ts') : 'server.ts', [name, redis.url], { ...process.env, BENCH_KEY: key, NODE_ENV: 'production', ...(spec.endsWith('+noap') ? { WT_NOAP: '1' } : {}) }, process.env.PROF ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : []);
       const { port, pids } = await new Promise<{ port: number; pids: number[] }>((resolve, reject) => {
         createInterface({ input: server.stdout! }).on('line', (line) => {
           const m = /^listening (\d+) ([\d,]+)$/.exec(line);

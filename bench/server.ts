@@ -114,7 +114,9 @@ function countVerifiedHits(jwt: JWTService): void {
 }
 
 function webtool(cacheKind: 'redis' | 'memory', standardHeaders = true) {
-  const cache = cacheKind === 'redis' ? new RedisCache(redisUrl, { keyPrefix: `wt${variant}:` }) : new InMemoryCache();
+  // WT_NOAP=1: ioredis auto-pipelining off (experiment; webtool's default has it on).
+  const connection = process.env.WT_NOAP ? { host: new URL(redisUrl).hostname, port: Number(new URL(redisUrl).port), enableAutoPipelining: false } : redisUrl;
+  const cache = cacheKind === 'redis' ? new RedisCache(connection, { keyPrefix: `wt${variant}:` }) : new InMemoryCache();
   const jwt = cache instanceof RedisCache ? new RedisJWTService(cache, { secretKey }) : new JWTService(cache, { secretKey });
   countVerifiedHits(jwt);
   closers.push(() => jwt.close(), () => cache.close());
