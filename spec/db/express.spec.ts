@@ -10,6 +10,7 @@ import { uniqueName, openTestDatabase } from './support';
 let db: Database;
 let T: string;
 let runs = 0;
+const afterAbort: number[] = [];
 
 @JsonController('/rc')
 class ItemsController {
@@ -65,6 +66,17 @@ function makeApp() {
     await db.query(`INSERT INTO ${T} (name) VALUES ($1)`, [req.body.name]);
     await new Promise((r) => setTimeout(r, 300));
     res.json({ late: true });
+  });
+  // Express 4 does not catch an async handler's rejection: one would be an unhandled rejection.
+  app.post('/after-abort', ...tx, async (req, res) => {
+    await db.query(`INSERT INTO ${T} (name) VALUES ($1)`, [req.body.name]);
+    await new Promise((r) => setTimeout(r, 300));
+    afterAbort.push((await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${T}`)).rows[0].n);
+    await db.query(`INSERT INTO ${T} (name) VALUES ($1)`, [`${req.body.name} 2`]);
+    res.json({ late: true });
+  });
+  app.post('/never-ends', transactional(db, { abortGraceMs: 200 }), express.json(), async (req) => {
+    await db.query(`INSERT INTO ${T} (name) VALUES ($1)`, [req.body.name]);
   });
   useExpressServer(app, { controllers: [ItemsController], defaultErrorHandler: true });
   return app;
@@ -159,6 +171,57 @@ for (const driver of ['pg', 'PGlite'] as const) {
       } finally {
         server.close();
       }
+    });
+
+    it('a client that hangs up mid-request: the handler\'s later statements still run (in the transaction, which rolls back), so an Express 4 async handler raises no unhandled rejection', async () => {
+      const unhandled: unknown[] = [];
+      const onUnhandled = (e: unknown) => unhandled.push(e);
+      process.on('unhandledRejection', onUnhandled);
+      const server = app.listen(0, '127.0.0.1');
+      await new Promise((r) => server.once('listening', r));
+      try {
+        afterAbort.length = 0;
+        const req = http.request({ port: (server.address() as AddressInfo).port, host: '127.0.0.1', method: 'POST', path: '/after-abort', headers: { 'content-type': 'application/json' } });
+        req.on('error', () => undefined);
+        req.end('{"name":"gone"}');
+        await new Promise((r) => setTimeout(r, 100));
+        req.destroy();
+        await new Promise((r) => setTimeout(r, 600));
+        expect(unhandled).to.deep.equal([]);
+        expect(afterAbort, 'the statement after the hang-up ran in the request transaction (it sees its own insert)').to.deep.equal([1]);
+        expect(await names(), 'nothing commits for a client that left').to.deep.equal([]);
+        const stats = db.primary.stats();
+        expect(stats.idleCount).to.equal(stats.totalCount);
+        await request(app).post('/items').send({ name: 'next' }).expect(201);
+        expect(await names()).to.deep.equal(['next']);
+      } finally {
+        process.off('unhandledRejection', onUnhandled);
+        server.close();
+      }
+    });
+
+    it('a client that hangs up on a handler that never answers: the transaction rolls back after abortGraceMs and the connection comes back', async () => {
+      const server = app.listen(0, '127.0.0.1');
+      await new Promise((r) => server.once('listening', r));
+      try {
+        const req = http.request({ port: (server.address() as AddressInfo).port, host: '127.0.0.1', method: 'POST', path: '/never-ends', headers: { 'content-type': 'application/json' } });
+        req.on('error', () => undefined);
+        req.end('{"name":"never"}');
+        await new Promise((r) => setTimeout(r, 100));
+        req.destroy();
+        await new Promise((r) => setTimeout(r, 50));
+        expect(db.primary.stats().idleCount, 'still held during the grace').to.be.below(db.primary.stats().totalCount);
+        await new Promise((r) => setTimeout(r, 400));
+        expect(await names()).to.deep.equal([]);
+        const stats = db.primary.stats();
+        expect(stats.idleCount).to.equal(stats.totalCount);
+      } finally {
+        server.close();
+      }
+    });
+
+    it('refuses an abortGraceMs that is not an integer ≥ 0', () => {
+      for (const bad of [-1, 1.5, '10', Number.NaN]) expect(() => transactional(db, { abortGraceMs: bad as number }), String(bad)).to.throw(/abortGraceMs/);
     });
 
     it('@Transactional on a routing-controllers action commits before the response; a swallowed error answers 409', async () => {

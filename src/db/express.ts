@@ -20,7 +20,17 @@ export interface TransactionalMiddlewareOptions extends Omit<TransactionOptions,
    * answers 500 `ERR_WT_DB_RESPONSE_TOO_LARGE`. @default 1 MiB
    */
   maxBufferBytes?: number;
+  /**
+   * When the client hangs up before the answer, how long the transaction stays open for the handler to
+   * finish (its statements still run in it; it then rolls back). Refusing them at once would reject the
+   * handler's awaits: under Express 4 an unhandled rejection, which any client could cause by hanging up.
+   * A handler that has not ended its response by then is not waited for. @default 10000
+   */
+  abortGraceMs?: number;
 }
+
+/** The default of {@link TransactionalMiddlewareOptions.abortGraceMs}. */
+export const DEFAULT_ABORT_GRACE_MS = 10_000;
 
 class RollbackSignal extends Error {}
 
@@ -42,13 +52,21 @@ export function problemFor(err: unknown): WebtoolError {
  */
 export function transactional(db: Database, options: TransactionalMiddlewareOptions = {}): RequestHandler {
   const commitOn = options.commitOn ?? ((status: number) => status < 400);
-  const { commitOn: _ignored, maxBufferBytes: _max, ...txOptions } = options;
+  const { commitOn: _ignored, maxBufferBytes: _max, abortGraceMs: _grace, ...txOptions } = options;
   const maxBufferBytes = options.maxBufferBytes ?? DEFAULT_MAX_BUFFER_BYTES;
   if (!Number.isInteger(maxBufferBytes) || maxBufferBytes < 0) throw new InvalidOptionError('maxBufferBytes', 'must be an integer ≥ 0');
+  const abortGraceMs = options.abortGraceMs ?? DEFAULT_ABORT_GRACE_MS;
+  if (!Number.isInteger(abortGraceMs) || abortGraceMs < 0) throw new InvalidOptionError('abortGraceMs', 'must be an integer ≥ 0 (milliseconds)');
   return function transactional(req: Request, res: Response, next: NextFunction) {
     let seal: (() => void) | undefined;
+    let ended = false;
+    let onEnded: (() => void) | undefined;
     const owner = db.currentScope() === undefined;
-    const held = holdResponse(res, maxBufferBytes, () => seal?.());
+    const held = holdResponse(res, maxBufferBytes, () => {
+      seal?.();
+      ended = true;
+      onEnded?.();
+    });
     db.runInRequest(() =>
       db.transaction(
         async () => {
@@ -58,6 +76,8 @@ export function transactional(db: Database, options: TransactionalMiddlewareOpti
           seal = () => tx?.seal('a statement after res.end() cannot join the request transaction: it is committing');
           next();
           const how = await held.settled;
+          // The client hung up: let the handler finish in this transaction (which rolls back below), bounded.
+          if (how === 'aborted' && !ended) await untilEndedOr(abortGraceMs, (resolve) => (onEnded = resolve));
           seal();
           // A second transactional() or @Transactional on this response finishes first (its own COMMIT included).
           await held.joined();
@@ -78,4 +98,16 @@ export function transactional(db: Database, options: TransactionalMiddlewareOpti
       },
     );
   };
+}
+
+/** Resolves when `listen`'s callback is called, or after `ms` (the timer never keeps the process alive). */
+function untilEndedOr(ms: number, listen: (ended: () => void) => void): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    timer.unref();
+    listen(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
 }
