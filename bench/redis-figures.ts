@@ -28,6 +28,13 @@ export async function commandsPerRequest(redisUrl: string, port: number, headers
   return sent / requests;
 }
 
+/** Redis' own CPU time (user + system, µs) and the socket reads it has processed, from INFO. */
+export async function redisServerCounters(admin: Redis): Promise<{ cpuUs: number; reads: number }> {
+  const info = await admin.info();
+  const field = (name: string) => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)![1]);
+  return { cpuUs: (field('used_cpu_user') + field('used_cpu_sys')) * 1e6, reads: field('total_reads_processed') };
+}
+
 async function usedMemory(client: Redis): Promise<number> {
   return Number(/used_memory:(\d+)/.exec(await client.info('memory'))![1]);
 }

@@ -17,6 +17,10 @@ export interface VariantRow {
   extraCpuUsMax: number;
   p99Ms: number;
   redisCommandsPerRequest: number | null;
+  /** Redis' own CPU (user + system) per request over the measured run, median over rounds. */
+  redisCpuUsPerRequest?: number | null;
+  /** Socket reads Redis processed per request (`total_reads_processed`): below 1 when clients batch commands. */
+  redisReadsPerRequest?: number | null;
   failedRequests: number;
   verifiedCacheHitRate: number | null;
   tokensExhausted: boolean | null;
@@ -112,12 +116,12 @@ export function renderMarkdown(report: BenchReport): string {
       `${method.loadGenerator}; medians, with the spread over rounds. Server CPU is user + system time of the server process(es) per request; ` +
       '“extra” is above bare Express in the same round.',
     '',
-    '| variant | extra server CPU µs / request (spread) | ratio to bare (spread) | req/s | p99 ms | Redis commands / request | failed |',
-    '|---|---|---|---|---|---|---|',
+    '| variant | extra server CPU µs / request (spread) | ratio to bare (spread) | req/s | p99 ms | Redis commands / request | Redis CPU µs / request | Redis socket reads / request | failed |',
+    '|---|---|---|---|---|---|---|---|---|',
     ...report.rows.map(
       (r) =>
         `| ${r.variant} | ${r.name === 'bare' ? `${r.cpuUsPerRequest.toFixed(1)} (absolute)` : `${signed(r.extraCpuUs)} (${signed(r.extraCpuUsMin)} … ${signed(r.extraCpuUsMax)})`} | ` +
-        `${r.ratio.toFixed(2)} (${r.ratioMin.toFixed(2)} … ${r.ratioMax.toFixed(2)}) | ${fmt(r.rps)} | ${r.p99Ms} | ${r.redisCommandsPerRequest ?? '–'} | ${r.failedRequests} |`,
+        `${r.ratio.toFixed(2)} (${r.ratioMin.toFixed(2)} … ${r.ratioMax.toFixed(2)}) | ${fmt(r.rps)} | ${r.p99Ms} | ${r.redisCommandsPerRequest ?? '–'} | ${r.redisCpuUsPerRequest?.toFixed(1) ?? '–'} | ${r.redisReadsPerRequest?.toFixed(3) ?? '–'} | ${r.failedRequests} |`,
     ),
     '',
     `Verified-token cache hit rate: fresh tokens ${row(report, 'webtool-user-redis-fresh').verifiedCacheHitRate} ` +

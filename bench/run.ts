@@ -13,13 +13,14 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import http from 'node:http';
+import Redis from 'ioredis';
 import { makeEdKey } from '../src';
 import { parseJWTOptions } from '../src/auth/jwt/options';
 import { newTokenId, signToken } from '../src/auth/jwt/sign';
 import { startPrivateRedis, type PrivateRedis } from '../spec/support/redis';
 import { cpuMicros } from './cpu';
 import { dbOverhead, firstDbAnswer } from './db';
-import { commandsPerRequest, memoryPerIdentity } from './redis-figures';
+import { commandsPerRequest, memoryPerIdentity, redisServerCounters } from './redis-figures';
 import { renderMarkdown, type BenchReport, type VariantRow } from './report';
 import { tokenThroughput } from './tokens';
 import { versions } from './versions';
@@ -172,6 +173,8 @@ interface Samples {
   misses: number;
   exhausted: boolean;
   cmds?: number;
+  redisCpuUs: number[];
+  redisReads: number[];
 }
 
 async function main(): Promise<void> {
@@ -188,7 +191,9 @@ async function main(): Promise<void> {
   const zipfFile = tokenFile('zipf', await Promise.all(Array.from({ length: 10_000 }, (_, i) => sign(`user-${i}`))));
 
   const samples: Record<string, Samples> = {};
-  for (const v of VARIANTS) samples[v.name] = { rps: [], ratio: [], p99: [], cpuUs: [], extraCpuUs: [], failed: 0, hits: 0, misses: 0, exhausted: false };
+  for (const v of VARIANTS) samples[v.name] = { rps: [], ratio: [], p99: [], cpuUs: [], extraCpuUs: [], failed: 0, hits: 0, misses: 0, exhausted: false, redisCpuUs: [], redisReads: [] };
+  // Redis' side of each measured run: its CPU and socket reads per request (one admin connection, 2 INFO per run).
+  const admin = new Redis(redis.url);
 
   for (let round = 1; round <= ROUNDS; round++) {
     let bare = { rps: 0, cpuUs: 0 };
@@ -202,9 +207,15 @@ async function main(): Promise<void> {
         const base = { url: `http://127.0.0.1:${server.port}/`, connections: CONNECTIONS, headers, ...tokens };
         const warm = await load({ ...base, durationS: 1 });
         const statsBefore = v.auth === 'fresh' || v.auth === 'zipf' ? await verifiedStats(server.port) : undefined;
+        const redisBefore = v.redis ? await redisServerCounters(admin) : undefined;
         const cpuBefore = cpuMicros(server.pids);
         const r = await load({ ...base, durationS: DURATION_S, tokenOffset: warm.tokensUsed });
         const cpuUs = (cpuMicros(server.pids) - cpuBefore) / Math.max(1, r.total);
+        if (redisBefore) {
+          const redisAfter = await redisServerCounters(admin);
+          samples[v.name].redisCpuUs.push((redisAfter.cpuUs - redisBefore.cpuUs) / Math.max(1, r.total));
+          samples[v.name].redisReads.push((redisAfter.reads - redisBefore.reads) / Math.max(1, r.total));
+        }
         const s = samples[v.name];
         if (statsBefore) {
           const after = await verifiedStats(server.port);
@@ -244,6 +255,7 @@ async function main(): Promise<void> {
     }
   }
 
+  admin.disconnect();
   const memory = await memoryPerIdentity(redis.url);
   const tokenOps = await tokenThroughput(redis.url, key);
   const db = { overhead: await dbOverhead(), npmStart: await firstDbAnswer() };
@@ -264,6 +276,8 @@ async function main(): Promise<void> {
       extraCpuUsMax: Number(Math.max(...s.extraCpuUs).toFixed(1)),
       p99Ms: median(s.p99),
       redisCommandsPerRequest: s.cmds === undefined ? null : Number(s.cmds.toFixed(2)),
+      redisCpuUsPerRequest: s.redisCpuUs.length ? Number(median(s.redisCpuUs).toFixed(1)) : null,
+      redisReadsPerRequest: s.redisReads.length ? Number(median(s.redisReads).toFixed(3)) : null,
       failedRequests: s.failed,
       verifiedCacheHitRate: v.auth === 'fresh' || v.auth === 'zipf' ? Number((s.hits / Math.max(1, s.hits + s.misses)).toFixed(4)) : null,
       tokensExhausted: v.auth === 'fresh' ? s.exhausted : null,
