@@ -274,6 +274,7 @@ async function main(): Promise<void> {
       extraCpuUs: Number(median(s.extraCpuUs).toFixed(1)),
       extraCpuUsMin: Number(Math.min(...s.extraCpuUs).toFixed(1)),
       extraCpuUsMax: Number(Math.max(...s.extraCpuUs).toFixed(1)),
+      extraCpuUsRounds: s.extraCpuUs.map((x) => Number(x.toFixed(1))),
       p99Ms: median(s.p99),
       redisCommandsPerRequest: s.cmds === undefined ? null : Number(s.cmds.toFixed(2)),
       redisCpuUsPerRequest: s.redisCpuUs.length ? Number(median(s.redisCpuUs).toFixed(1)) : null,
