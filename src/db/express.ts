@@ -21,16 +21,17 @@ export interface TransactionalMiddlewareOptions extends Omit<TransactionOptions,
    */
   maxBufferBytes?: number;
   /**
-   * When the client hangs up before the answer, how long the transaction stays open for the handler to
-   * finish (its statements still run in it; it then rolls back). Refusing them at once would reject the
+   * When the client hangs up before the answer, the handler may finish in the transaction (its statements
+   * still run in it; it then rolls back) as long as it keeps using it: once no statement has been under
+   * way for this long, it is rolled back and later statements fail. Refusing them at once would reject the
    * handler's awaits: under Express 4 an unhandled rejection, which any client could cause by hanging up.
-   * A handler that has not ended its response by then is not waited for. @default 10000
+   * @default 1000
    */
   abortGraceMs?: number;
 }
 
 /** The default of {@link TransactionalMiddlewareOptions.abortGraceMs}. */
-export const DEFAULT_ABORT_GRACE_MS = 10_000;
+export const DEFAULT_ABORT_GRACE_MS = 1000;
 
 class RollbackSignal extends Error {}
 
@@ -76,8 +77,9 @@ export function transactional(db: Database, options: TransactionalMiddlewareOpti
           seal = () => tx?.seal('a statement after res.end() cannot join the request transaction: it is committing');
           next();
           const how = await held.settled;
-          // The client hung up: let the handler finish in this transaction (which rolls back below), bounded.
-          if (how === 'aborted' && !ended) await untilEndedOr(abortGraceMs, (resolve) => (onEnded = resolve));
+          // The client hung up: the handler may finish in this transaction (which rolls back below) while it
+          // keeps using it; once it has sent no statement for abortGraceMs, it is not waited for.
+          if (how === 'aborted' && !ended) await untilEndedOrIdle(scopeTx, abortGraceMs, (resolve) => (onEnded = resolve));
           seal();
           // A second transactional() or @Transactional on this response finishes first (its own COMMIT included).
           await held.joined();
@@ -100,14 +102,23 @@ export function transactional(db: Database, options: TransactionalMiddlewareOpti
   };
 }
 
-/** Resolves when `listen`'s callback is called, or after `ms` (the timer never keeps the process alive). */
-function untilEndedOr(ms: number, listen: (ended: () => void) => void): Promise<void> {
+/**
+ * Resolves when `listen`'s callback is called, or once `tx` has had no statement under way for `idleMs`
+ * (no transaction: `idleMs` from now). Its timers never keep the process alive.
+ */
+function untilEndedOrIdle(tx: { idleForMs(): number } | undefined, idleMs: number, listen: (ended: () => void) => void): Promise<void> {
   return new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    timer.unref();
+    let timer: NodeJS.Timeout;
+    const startedMs = Date.now();
+    const check = () => {
+      const idleFor = tx ? tx.idleForMs() : Date.now() - startedMs;
+      if (idleFor >= idleMs) resolve();
+      else (timer = setTimeout(check, idleMs - idleFor)).unref();
+    };
     listen(() => {
       clearTimeout(timer);
       resolve();
     });
+    check();
   });
 }

@@ -343,5 +343,7 @@ export function holdResponse(res: ServerResponse, maxBufferBytes: number, onEnd?
   target.end = wrappers.end;
   Object.defineProperty(res, 'headersSent', headersSent);
   res.once('close', onClose);
+  // The client may have hung up while an earlier (async) middleware ran: 'close' has fired already.
+  if (res.destroyed || res.socket?.destroyed) hold.finish('aborted');
   return hold;
 }

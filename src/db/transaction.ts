@@ -106,6 +106,9 @@ export class Transaction {
   private readonly pending = new Set<Promise<unknown>>();
   /** The last statement error: the cause reported when COMMIT turns out to be a rollback. */
   lastError: unknown;
+  /** Statements under way (waiting for the connection or a savepoint included), and since when none is. */
+  private busy = 0;
+  private idleSinceMs = Date.now();
 
   constructor(
     readonly driver: Driver,
@@ -145,6 +148,20 @@ export class Transaction {
    */
   async query<R = any>(query: QueryInput, values?: unknown[], level?: Level): Promise<QueryResult<R>> {
     this.assertLive(level);
+    this.busy++;
+    try {
+      return await this.run<R>(query, values, level);
+    } finally {
+      if (--this.busy === 0) this.idleSinceMs = Date.now();
+    }
+  }
+
+  /** How long no statement has been under way (0 while one is): how `transactional()` tells a handler still at work after a hang-up. */
+  idleForMs(): number {
+    return this.busy > 0 ? 0 : Date.now() - this.idleSinceMs;
+  }
+
+  private async run<R>(query: QueryInput, values: unknown[] | undefined, level: Level | undefined): Promise<QueryResult<R>> {
     if (TRANSACTION_CONTROL.test(typeof query === 'string' ? query : query.text)) {
       throw new TransactionControlError('transaction control (BEGIN/COMMIT/ROLLBACK/END) inside a webtool transaction; use db.transaction() scopes or savepoints');
     }

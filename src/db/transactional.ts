@@ -27,6 +27,9 @@ const metadata = Reflect as unknown as {
   getMetadata(key: unknown, target: object): unknown;
 };
 
+/** Rolls back the transaction of an action whose client has hung up (never leaves `answerAfterCommit`). */
+class ClientGone extends Error {}
+
 /**
  * An action that answers through `@Res()` itself: what it writes is held until COMMIT (the same mechanism as
  * `transactional()`), and a failed COMMIT answers problem+json (409 for a rollback) instead.
@@ -39,12 +42,18 @@ async function answerAfterCommit(database: Database, res: ServerResponse, action
         held.reset(); // a retried run answers again
         const value = await action();
         if (held.overflowed) throw new ResponseTooLargeError(`the response exceeded ${DEFAULT_MAX_BUFFER_BYTES} bytes before COMMIT; the transaction rolled back`);
+        // The client hung up before its answer: nobody will see it, so nothing commits (as with transactional()).
+        if (res.destroyed) throw new ClientGone();
         return value;
       }, options),
     );
     held.flush();
     return result;
   } catch (err) {
+    if (err instanceof ClientGone) {
+      held.flush();
+      return res;
+    }
     if (!held.started) {
       held.flush();
       throw err;
