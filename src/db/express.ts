@@ -49,7 +49,7 @@ export function problemFor(err: unknown): WebtoolError {
  * `res.end()` and the
  * transaction commits (or rolls back, for a status `commitOn` refuses). Retry is off: the handler has
  * already answered, and cannot run again; use `@Transactional` (which re-runs the action) for retries.
- * @example app.use(transactional(db)); app.post('/users', async (req, res) => { await db.query('INSERT …'); res.status(201).end(); });
+ * @example app.use(transactional(db)); app.post('/users', async (req, res, next) => { try { await db.query('INSERT …'); res.status(201).end(); } catch (err) { next(err); } });
  */
 export function transactional(db: Database, options: TransactionalMiddlewareOptions = {}): RequestHandler {
   const commitOn = options.commitOn ?? ((status: number) => status < 400);
