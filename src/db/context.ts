@@ -1,5 +1,5 @@
 /** @module What travels with a request through AsyncLocalStorage: the current scope and the request's replica stickiness. */
-import type { Level, Transaction } from './transaction';
+import type { Activity, Level, Transaction } from './transaction';
 
 /** A scope inside a transaction: the transaction, and the level (whole or savepoint) it adds hooks to. */
 export interface Scope {
@@ -13,6 +13,8 @@ export interface Scope {
 export interface RequestState {
   /** Set once the request used the primary: later read-only transactions stay on it (read-your-writes). */
   usedPrimary: boolean;
+  /** Statements under way in the request's transactions (created with the first one). */
+  activity?: Activity;
 }
 
 /** The store of a Database's AsyncLocalStorage. */

@@ -16,7 +16,7 @@ import { PGliteDriver } from './pglite-driver';
 import { isConnectionError, sanitizeError, sqlState } from './sanitize';
 import { ScopedPool } from './scoped-pool';
 import { settlesWithin } from './settles-within';
-import { Level, Transaction, type Hook } from './transaction';
+import { Activity, Level, Transaction, type Hook } from './transaction';
 
 /** Options of {@link Database}. */
 export interface DatabaseOptions {
@@ -221,7 +221,7 @@ export class Database implements SqlClient {
     try {
       for (let attempt = 1; ; attempt++) {
         const driver = this.pickDriver(options, request);
-        const tx = new Transaction(driver, options, this.acquireTimeoutMs, driver === this.primary ? () => (request.usedPrimary = true) : undefined);
+        const tx = new Transaction(driver, options, this.acquireTimeoutMs, driver === this.primary ? () => (request.usedPrimary = true) : undefined, (request.activity ??= new Activity()));
         const scope: Scope = { tx, level: new Level() };
         let result: T;
         try {

@@ -79,7 +79,7 @@ export function transactional(db: Database, options: TransactionalMiddlewareOpti
           const how = await held.settled;
           // The client hung up: the handler may finish in this transaction (which rolls back below) while it
           // keeps using it; once it has sent no statement for abortGraceMs, it is not waited for.
-          if (how === 'aborted' && !ended) await untilEndedOrIdle(scopeTx, abortGraceMs, (resolve) => (onEnded = resolve));
+          if (how === 'aborted' && !ended) await untilEndedOrIdle(scopeTx?.activity, abortGraceMs, (resolve) => (onEnded = resolve));
           seal();
           // A second transactional() or @Transactional on this response finishes first (its own COMMIT included).
           await held.joined();
@@ -103,15 +103,17 @@ export function transactional(db: Database, options: TransactionalMiddlewareOpti
 }
 
 /**
- * Resolves when `listen`'s callback is called, or once `tx` has had no statement under way for `idleMs`
- * (no transaction: `idleMs` from now). Its timers never keep the process alive.
+ * Resolves when `listen`'s callback is called, or once the request has had no statement under way for `idleMs`
+ * and `idleMs` have passed since the hang-up (now). Its timers never keep the process alive.
  */
-function untilEndedOrIdle(tx: { idleForMs(): number } | undefined, idleMs: number, listen: (ended: () => void) => void): Promise<void> {
+function untilEndedOrIdle(activity: { idleForMs(): number } | undefined, idleMs: number, listen: (ended: () => void) => void): Promise<void> {
   return new Promise<void>((resolve) => {
     let timer: NodeJS.Timeout;
     const startedMs = Date.now();
     const check = () => {
-      const idleFor = tx ? tx.idleForMs() : Date.now() - startedMs;
+      // Counted from the hang-up at the earliest: a handler gets the whole grace after it.
+      const sinceHangUp = Date.now() - startedMs;
+      const idleFor = activity ? Math.min(activity.idleForMs(), sinceHangUp) : sinceHangUp;
       if (idleFor >= idleMs) resolve();
       else (timer = setTimeout(check, idleMs - idleFor)).unref();
     };

@@ -343,7 +343,25 @@ export function holdResponse(res: ServerResponse, maxBufferBytes: number, onEnd?
   target.end = wrappers.end;
   Object.defineProperty(res, 'headersSent', headersSent);
   res.once('close', onClose);
+  // A response waiting its turn behind a pipelined one gets no 'close' when the client hangs up: its
+  // connection does. Listened to until this response is done (a keep-alive socket serves many).
+  const socket = clientSocket(res);
+  if (socket && socket !== res.socket) {
+    const onSocketClose = () => hold.finish('aborted');
+    socket.once('close', onSocketClose);
+    res.once('close', () => socket.off('close', onSocketClose));
+  }
   // The client may have hung up while an earlier (async) middleware ran: 'close' has fired already.
-  if (res.destroyed || res.socket?.destroyed) hold.finish('aborted');
+  if (clientGone(res)) hold.finish('aborted');
   return hold;
+}
+
+/** The connection of the request `res` answers (`res.socket` is null while a pipelined response waits its turn). */
+function clientSocket(res: ServerResponse): { destroyed: boolean; once: Function; off: Function } | null | undefined {
+  return (res as ServerResponse & { req?: { socket?: ServerResponse['socket'] } }).req?.socket ?? res.socket;
+}
+
+/** Whether the client of `res` has hung up (also for a pipelined response still waiting its turn). */
+export function clientGone(res: ServerResponse): boolean {
+  return res.destroyed || clientSocket(res)?.destroyed === true;
 }

@@ -88,6 +88,28 @@ export class Level {
   }
 }
 
+/**
+ * Statements under way in a request's transactions, and since when none is: how `transactional()` tells a
+ * handler still at work after its client hung up.
+ */
+export class Activity {
+  private busy = 0;
+  private idleSinceMs = Date.now();
+
+  start(): void {
+    this.busy++;
+  }
+
+  end(): void {
+    if (--this.busy === 0) this.idleSinceMs = Date.now();
+  }
+
+  /** How long no statement has been under way (0 while one is). */
+  idleForMs(): number {
+    return this.busy > 0 ? 0 : Date.now() - this.idleSinceMs;
+  }
+}
+
 /** A physical transaction. BEGIN runs at the first statement, so a request that never queries holds no connection. */
 export class Transaction {
   private lease?: Lease;
@@ -106,9 +128,6 @@ export class Transaction {
   private readonly pending = new Set<Promise<unknown>>();
   /** The last statement error: the cause reported when COMMIT turns out to be a rollback. */
   lastError: unknown;
-  /** Statements under way (waiting for the connection or a savepoint included), and since when none is. */
-  private busy = 0;
-  private idleSinceMs = Date.now();
 
   constructor(
     readonly driver: Driver,
@@ -116,6 +135,8 @@ export class Transaction {
     private readonly acquireTimeoutMs: number,
     /** Called when BEGIN is first needed (the request then counts as having used this driver). */
     private readonly onBegin?: () => void,
+    /** Statements under way, shared by the request's transactions (a `requires_new` one included). */
+    readonly activity: Activity = new Activity(),
   ) {}
 
   /** Whether a connection was taken (BEGIN sent or under way). */
@@ -148,17 +169,12 @@ export class Transaction {
    */
   async query<R = any>(query: QueryInput, values?: unknown[], level?: Level): Promise<QueryResult<R>> {
     this.assertLive(level);
-    this.busy++;
+    this.activity.start();
     try {
       return await this.run<R>(query, values, level);
     } finally {
-      if (--this.busy === 0) this.idleSinceMs = Date.now();
+      this.activity.end();
     }
-  }
-
-  /** How long no statement has been under way (0 while one is): how `transactional()` tells a handler still at work after a hang-up. */
-  idleForMs(): number {
-    return this.busy > 0 ? 0 : Date.now() - this.idleSinceMs;
   }
 
   private async run<R>(query: QueryInput, values: unknown[] | undefined, level: Level | undefined): Promise<QueryResult<R>> {
@@ -185,11 +201,15 @@ export class Transaction {
   }
 
   private async send<R>(lease: Lease, query: QueryInput, values?: unknown[]): Promise<QueryResult<R>> {
+    // Savepoint statements (a db.pool client's BEGIN, a nested scope) come here without query(): they count too.
+    this.activity.start();
     try {
       return await lease.query<R>(query, values);
     } catch (err) {
       this.lastError = sanitizeError(err);
       throw err;
+    } finally {
+      this.activity.end();
     }
   }
 

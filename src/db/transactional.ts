@@ -8,7 +8,7 @@ import { ServerResponse } from 'node:http';
 import { ResponseFailedError, ResponseTooLargeError, WebtoolError } from '../errors';
 import type { Database } from './database';
 import { problemFor } from './express';
-import { DEFAULT_MAX_BUFFER_BYTES, holdResponse } from './hold-response';
+import { clientGone, DEFAULT_MAX_BUFFER_BYTES, holdResponse } from './hold-response';
 import type { TransactionOptions } from './options';
 
 /** The Database, or a function returning it (for a Database built after the class is declared). */
@@ -43,7 +43,7 @@ async function answerAfterCommit(database: Database, res: ServerResponse, action
         const value = await action();
         if (held.overflowed) throw new ResponseTooLargeError(`the response exceeded ${DEFAULT_MAX_BUFFER_BYTES} bytes before COMMIT; the transaction rolled back`);
         // The client hung up before its answer: nobody will see it, so nothing commits (as with transactional()).
-        if (res.destroyed) throw new ClientGone();
+        if (clientGone(res)) throw new ClientGone();
         return value;
       }, options),
     );
