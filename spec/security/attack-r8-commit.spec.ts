@@ -9,8 +9,7 @@ import type { Response } from 'express';
 import { Body, JsonController, Post, Res, useExpressServer } from 'routing-controllers';
 import request from 'supertest';
 import { Database, Transactional, transactional } from '../../src';
-import { openTestDatabase, uniqueName } from '../db/support';
-import { closeServer, describeErr, hangUp, listen, rawPost, sleep, trap, untilIdle } from './attack-r8-helpers';
+import { hangUpSuite, describeErr, hangUp, rawPost, sleep, trap, untilIdle } from './attack-r8-helpers';
 
 let db: Database;
 let T: string;
@@ -83,26 +82,9 @@ function makeApp() {
 for (const driver of ['pg', 'PGlite'] as const) {
   describe(`attack-r8 what a hung-up client gets committed (Express 4, ${driver})`, function () {
     this.timeout(30_000);
-    let drop: (() => Promise<void>) | undefined;
     let server: any;
     let port: number;
-
-    before(async () => {
-      ({ db, drop } = await openTestDatabase(driver));
-      ({ server, port } = await listen(makeApp()));
-    });
-    after(async () => {
-      await closeServer(server);
-      await db.close({ timeoutMs: 3000 });
-      await drop?.();
-    });
-    beforeEach(async () => {
-      T = uniqueName('r8c');
-      await db.query(`CREATE TABLE ${T} (id serial PRIMARY KEY, name text)`);
-    });
-    afterEach(async () => {
-      await untilIdle(db, 5000);
-    });
+    hangUpSuite({ driver, prefix: 'r8c', makeApp: () => makeApp(), idleMs: 5000, dropTable: false, onDb: (d) => (db = d), onTable: (t) => (T = t), onListen: (l) => ({ server, port } = l) });
 
     it('nested transactional() (outer default grace, inner 200 ms) and a 500 ms handler: no rejection, nothing committed, connection back', async () => {
       const traps = trap();

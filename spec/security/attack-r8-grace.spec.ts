@@ -11,8 +11,8 @@ import { expect } from 'chai';
 import express from 'express';
 import request from 'supertest';
 import { Database, transactional } from '../../src';
-import { createTestDatabase, openTestDatabase, uniqueName } from '../db/support';
-import { closeServer, describeErr, hangUp, listen, rawPost, sleep, trap, untilIdle } from './attack-r8-helpers';
+import { createTestDatabase } from '../db/support';
+import { hangUpSuite, describeErr, hangUp, rawPost, sleep, trap } from './attack-r8-helpers';
 
 let db: Database;
 let T: string;
@@ -50,27 +50,9 @@ function makeApp() {
 for (const driver of ['pg', 'PGlite'] as const) {
   describe(`attack-r8 handler slower than abortGraceMs (Express 4, ${driver})`, function () {
     this.timeout(40_000);
-    let drop: (() => Promise<void>) | undefined;
     let server: any;
     let port: number;
-
-    before(async () => {
-      ({ db, drop } = await openTestDatabase(driver));
-      ({ server, port } = await listen(makeApp()));
-    });
-    after(async () => {
-      await closeServer(server);
-      await db.close({ timeoutMs: 3000 });
-      await drop?.();
-    });
-    beforeEach(async () => {
-      T = uniqueName('r8g');
-      await db.query(`CREATE TABLE ${T} (id serial PRIMARY KEY, name text)`);
-    });
-    afterEach(async () => {
-      await untilIdle(db, 5000);
-      await db.query(`DROP TABLE IF EXISTS ${T}`);
-    });
+    hangUpSuite({ driver, prefix: 'r8g', makeApp: () => makeApp(), idleMs: 5000, onDb: (d) => (db = d), onTable: (t) => (T = t), onListen: (l) => ({ server, port } = l) });
 
     it('the same handler answers 201 for a client that waits (control)', async () => {
       await request(server).post('/slow').send({ name: 'waited' }).expect(201);

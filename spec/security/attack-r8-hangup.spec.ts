@@ -8,8 +8,7 @@ import { performance } from 'node:perf_hooks';
 import { expect } from 'chai';
 import request from 'supertest';
 import { Database, transactional } from '../../src';
-import { openTestDatabase, uniqueName } from '../db/support';
-import { closeServer, describeErr, hangUp, listen, rawPost, sleep, trap, untilIdle } from './attack-r8-helpers';
+import { hangUpSuite, describeErr, hangUp, rawPost, sleep, trap, untilIdle } from './attack-r8-helpers';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const express4 = require('express');
@@ -82,28 +81,10 @@ for (const [fw, expressLib] of [['Express 4', express4], ['Express 5', express5]
   for (const driver of ['pg', 'PGlite'] as const) {
     describe(`attack-r8 hang-ups on transactional() (${fw}, ${driver})`, function () {
       this.timeout(60_000);
-      let drop: (() => Promise<void>) | undefined;
       let server: any;
       let port: number;
-
-      before(async () => {
-        ({ db, drop } = await openTestDatabase(driver));
-        ({ server, port } = await listen(makeApp(expressLib)));
-      });
-      after(async () => {
-        await closeServer(server);
-        await db.close({ timeoutMs: 3000 });
-        await drop?.();
-      });
-      beforeEach(async () => {
-        T = uniqueName('r8');
-        endAt.clear();
-        await db.query(`CREATE TABLE ${T} (id serial PRIMARY KEY, name text)`);
-      });
-      afterEach(async () => {
-        await untilIdle(db, 12_000);
-        await db.query(`DROP TABLE IF EXISTS ${T}`);
-      });
+      hangUpSuite({ driver, prefix: 'r8', makeApp: () => makeApp(expressLib), idleMs: 12_000, onDb: (d) => (db = d), onTable: (t) => (T = t), onListen: (l) => ({ server, port } = l) });
+      beforeEach(() => endAt.clear());
 
       it('hang-ups at every moment (partial request line, headers only, partial JSON, 0-90 ms after the body): no rejection, no commit, connections back', async () => {
         const traps = trap();

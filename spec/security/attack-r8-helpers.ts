@@ -4,6 +4,7 @@ import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { Database } from '../../src';
+import { openTestDatabase, uniqueName } from '../db/support';
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -103,4 +104,47 @@ export async function untilIdle(db: Database, maxMs: number): Promise<number> {
 export function describeErr(e: unknown): string {
   const err = e as { name?: string; code?: string; message?: string };
   return `${err?.name ?? typeof e}${err?.code ? `(${err.code})` : ''}: ${String(err?.message ?? e).slice(0, 120)}`;
+}
+
+/**
+ * The describe-level set-up of the attack-r8 suites: a private database (`openTestDatabase`) and `app`
+ * listening on loopback for the whole suite; per test a fresh `(id, name)` table, and afterwards every
+ * connection idle again (within `idleMs`), then the table dropped unless `dropTable` is false (a
+ * transaction still held would block the DROP; the database goes at the end anyway).
+ */
+export function hangUpSuite(options: {
+  driver: 'pg' | 'PGlite';
+  prefix: string;
+  makeApp: () => (req: any, res: any) => void;
+  idleMs: number;
+  dropTable?: boolean;
+  onDb: (db: Database) => void;
+  onTable: (name: string) => void;
+  onListen: (listening: { server: Server; port: number }) => void;
+}): void {
+  let db: Database;
+  let drop: (() => Promise<void>) | undefined;
+  let server: Server | undefined;
+  let table: string;
+  before(async () => {
+    ({ db, drop } = await openTestDatabase(options.driver));
+    options.onDb(db);
+    const listening = await listen(options.makeApp());
+    server = listening.server;
+    options.onListen(listening);
+  });
+  after(async () => {
+    await closeServer(server);
+    await db.close({ timeoutMs: 3000 });
+    await drop?.();
+  });
+  beforeEach(async () => {
+    table = uniqueName(options.prefix);
+    options.onTable(table);
+    await db.query(`CREATE TABLE ${table} (id serial PRIMARY KEY, name text)`);
+  });
+  afterEach(async () => {
+    await untilIdle(db, options.idleMs);
+    if (options.dropTable !== false) await db.query(`DROP TABLE IF EXISTS ${table}`);
+  });
 }

@@ -15,8 +15,7 @@ import { expect } from 'chai';
 import express from 'express';
 import request from 'supertest';
 import { Database, transactional } from '../../src';
-import { openTestDatabase, uniqueName } from '../db/support';
-import { closeServer, describeErr, hangUp, listen, rawPost, sleep, trap, untilIdle } from './attack-r8-helpers';
+import { hangUpSuite, describeErr, hangUp, rawPost, sleep, trap, untilIdle } from './attack-r8-helpers';
 
 let db: Database;
 let T: string;
@@ -82,27 +81,10 @@ async function heldFor(maxMs: number): Promise<number> {
 for (const driver of ['pg', 'PGlite'] as const) {
   describe(`attack-r8 connections held after hang-ups (Express 4, ${driver})`, function () {
     this.timeout(60_000);
-    let drop: (() => Promise<void>) | undefined;
     let server: any;
     let port: number;
-
-    before(async () => {
-      ({ db, drop } = await openTestDatabase(driver));
-      ({ server, port } = await listen(makeApp()));
-    });
-    after(async () => {
-      await closeServer(server);
-      await db.close({ timeoutMs: 3000 });
-      await drop?.();
-    });
-    beforeEach(async () => {
-      T = uniqueName('r8p');
-      await db.query(`CREATE TABLE ${T} (id serial PRIMARY KEY, name text)`);
-    });
-    afterEach(async () => {
       // No DROP: a transaction still held would block it; the database (or in-memory PGlite) goes at the end.
-      await untilIdle(db, 12_000);
-    });
+    hangUpSuite({ driver, prefix: 'r8p', makeApp: () => makeApp(), idleMs: 12_000, dropTable: false, onDb: (d) => (db = d), onTable: (t) => (T = t), onListen: (l) => ({ server, port } = l) });
 
     it('control: res.sendFile under transactional() answers the file and commits for a client that waits', async () => {
       const res = await request(server).post('/export').send({ name: 'waited' });

@@ -4,8 +4,7 @@
  */
 import { expect } from 'chai';
 import { Database, transactional } from '../../src';
-import { openTestDatabase, uniqueName } from '../db/support';
-import { closeServer, describeErr, hangUp, listen, rawPost, sleep, trap, untilIdle } from './attack-r8-helpers';
+import { hangUpSuite, describeErr, hangUp, rawPost, sleep, trap, untilIdle } from './attack-r8-helpers';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const express = require('express5');
@@ -43,26 +42,8 @@ function makeApp() {
 for (const driver of ['pg', 'PGlite'] as const) {
   describe(`attack-r8b hang-ups under Express 5 (${driver})`, function () {
     this.timeout(30_000);
-    let drop: (() => Promise<void>) | undefined;
-    let server: any;
     let port: number;
-
-    before(async () => {
-      ({ db, drop } = await openTestDatabase(driver));
-      ({ server, port } = await listen(makeApp() as any));
-    });
-    after(async () => {
-      await closeServer(server);
-      await db.close({ timeoutMs: 3000 });
-      await drop?.();
-    });
-    beforeEach(async () => {
-      T = uniqueName('r8b5');
-      await db.query(`CREATE TABLE ${T} (id serial PRIMARY KEY, name text)`);
-    });
-    afterEach(async () => {
-      await untilIdle(db, 8000);
-    });
+    hangUpSuite({ driver, prefix: 'r8b5', makeApp: () => makeApp() as any, idleMs: 8000, dropTable: false, onDb: (d) => (db = d), onTable: (t) => (T = t), onListen: (l) => (port = l.port) });
 
     it('/nested (600 ms pauses around a savepoint), hang-up at 50 ms: no unhandled rejection, nothing commits', async () => {
       const traps = trap();

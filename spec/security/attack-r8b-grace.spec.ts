@@ -10,8 +10,7 @@ import express from 'express';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import request from 'supertest';
 import { Database, transactional } from '../../src';
-import { openTestDatabase, uniqueName } from '../db/support';
-import { closeServer, describeErr, hangUp, listen, rawPost, sleep, trap, untilIdle } from './attack-r8-helpers';
+import { hangUpSuite, describeErr, hangUp, rawPost, sleep, trap, untilIdle } from './attack-r8-helpers';
 
 let db: Database;
 let T: string;
@@ -74,26 +73,9 @@ function makeApp() {
 for (const driver of ['pg', 'PGlite'] as const) {
   describe(`attack-r8b idle clock of abortGraceMs (Express 4, ${driver})`, function () {
     this.timeout(30_000);
-    let drop: (() => Promise<void>) | undefined;
     let server: any;
     let port: number;
-
-    before(async () => {
-      ({ db, drop } = await openTestDatabase(driver));
-      ({ server, port } = await listen(makeApp()));
-    });
-    after(async () => {
-      await closeServer(server);
-      await db.close({ timeoutMs: 3000 });
-      await drop?.();
-    });
-    beforeEach(async () => {
-      T = uniqueName('r8bg');
-      await db.query(`CREATE TABLE ${T} (id serial PRIMARY KEY, name text)`);
-    });
-    afterEach(async () => {
-      await untilIdle(db, 8000);
-    });
+    hangUpSuite({ driver, prefix: 'r8bg', makeApp: () => makeApp(), idleMs: 8000, dropTable: false, onDb: (d) => (db = d), onTable: (t) => (T = t), onListen: (l) => ({ server, port } = l) });
 
     for (const path of ['/pool-tx', '/kysely', '/nested']) {
       it(`control: ${path} answers 201 and commits both rows for a client that waits`, async () => {

@@ -15,8 +15,7 @@ import express from 'express';
 import type { Response } from 'express';
 import { Body, JsonController, Post, Res, useExpressServer } from 'routing-controllers';
 import { Database, Transactional, transactional } from '../../src';
-import { openTestDatabase, uniqueName } from '../db/support';
-import { closeServer, describeErr, hangUp, listen, rawPost, sleep, trap, untilIdle } from './attack-r8-helpers';
+import { hangUpSuite, describeErr, hangUp, rawPost, sleep, trap, untilIdle } from './attack-r8-helpers';
 
 let db: Database;
 let T: string;
@@ -87,26 +86,8 @@ const pipelined = (second: string) => `GET /slow HTTP/1.1\r\nHost: 127.0.0.1\r\n
 for (const driver of ['pg', 'PGlite'] as const) {
   describe(`attack-r8b pipelined hang-ups and requires_new (Express 4, ${driver})`, function () {
     this.timeout(30_000);
-    let drop: (() => Promise<void>) | undefined;
-    let server: any;
     let port: number;
-
-    before(async () => {
-      ({ db, drop } = await openTestDatabase(driver));
-      ({ server, port } = await listen(makeApp()));
-    });
-    after(async () => {
-      await closeServer(server);
-      await db.close({ timeoutMs: 3000 });
-      await drop?.();
-    });
-    beforeEach(async () => {
-      T = uniqueName('r8b');
-      await db.query(`CREATE TABLE ${T} (id serial PRIMARY KEY, name text)`);
-    });
-    afterEach(async () => {
-      await untilIdle(db, 5000);
-    });
+    hangUpSuite({ driver, prefix: 'r8b', makeApp: () => makeApp(), idleMs: 5000, dropTable: false, onDb: (d) => (db = d), onTable: (t) => (T = t), onListen: (l) => (port = l.port) });
 
     it('control: transactional() pipelined behind /slow, hang-up at 60 ms: nothing commits', async () => {
       const traps = trap();

@@ -10,8 +10,8 @@ import { expect } from 'chai';
 import request from 'supertest';
 import express from 'express';
 import { Database, transactional } from '../../src';
-import { createTestDatabase, openTestDatabase, uniqueName } from '../db/support';
-import { closeServer, describeErr, hangUp, listen, sleep, trap, untilIdle } from './attack-r8-helpers';
+import { createTestDatabase } from '../db/support';
+import { hangUpSuite, describeErr, hangUp, sleep, trap } from './attack-r8-helpers';
 
 let db: Database;
 let T: string;
@@ -40,26 +40,9 @@ function makeApp() {
 for (const driver of ['pg', 'PGlite'] as const) {
   describe(`attack-r8b slow body, then hang-up (Express 4, ${driver})`, function () {
     this.timeout(30_000);
-    let drop: (() => Promise<void>) | undefined;
     let server: any;
     let port: number;
-
-    before(async () => {
-      ({ db, drop } = await openTestDatabase(driver));
-      ({ server, port } = await listen(makeApp()));
-    });
-    after(async () => {
-      await closeServer(server);
-      await db.close({ timeoutMs: 3000 });
-      await drop?.();
-    });
-    beforeEach(async () => {
-      T = uniqueName('r8bs');
-      await db.query(`CREATE TABLE ${T} (id serial PRIMARY KEY, name text)`);
-    });
-    afterEach(async () => {
-      await untilIdle(db, 5000);
-    });
+    hangUpSuite({ driver, prefix: 'r8bs', makeApp: () => makeApp(), idleMs: 5000, dropTable: false, onDb: (d) => (db = d), onTable: (t) => (T = t), onListen: (l) => ({ server, port } = l) });
 
     it('control: a client that waits gets 201 and the row', async () => {
       const res = await request(server).post('/items').send({ name: 'waited' });
