@@ -4,6 +4,7 @@
  * and replaced by a problem+json answer when the transaction rolled back.
  */
 import { OutgoingMessage, validateHeaderName, validateHeaderValue, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { ResponseFailedError, type WebtoolError } from '../errors';
 
 /** Default bound on what a transactional handler may write before `res.end()`: 1 MiB. */
@@ -357,8 +358,8 @@ export function holdResponse(res: ServerResponse, maxBufferBytes: number, onEnd?
 }
 
 /** The connection of the request `res` answers (`res.socket` is null while a pipelined response waits its turn). */
-function clientSocket(res: ServerResponse): { destroyed: boolean; once: Function; off: Function } | null | undefined {
-  return (res as ServerResponse & { req?: { socket?: ServerResponse['socket'] } }).req?.socket ?? res.socket;
+function clientSocket(res: ServerResponse): Socket | null {
+  return res.req?.socket ?? res.socket;
 }
 
 /** Whether the client of `res` has hung up (also for a pipelined response still waiting its turn). */
