@@ -9,9 +9,13 @@ const sign = require(dir + '/auth/jwt/sign');
 const opts = require(dir + '/auth/jwt/options');
 const HIGH = 1e9;
 (async () => {
-  const secretKey = wt.makeEdKey();
+  // FRESH_FILE: pre-signed tokens (one per line, signed with FRESH_KEY) for *fresh* variants: every request a new token.
+  const fresh = variant.includes('fresh') ? require('node:fs').readFileSync(process.env.FRESH_FILE, 'utf8').split('\n') : null;
+  const secretKey = fresh ? process.env.FRESH_KEY : wt.makeEdKey();
   const app = express();
-  const handler = (_req, res) => res.json({ status: 'success' });
+  // A variant that authenticates must have authenticated (a refused token would otherwise pass as anonymous).
+  const authenticates = variant.includes('user') || variant.startsWith('jose');
+  const handler = (req, res) => (authenticates && !req.auth && !req.user ? res.status(401).end() : res.json({ status: 'success' }));
   const closers = [];
   if (variant === 'bare') app.get('/', handler);
   else if (variant === 'async-headers') {
@@ -28,9 +32,22 @@ const HIGH = 1e9;
   } else if (variant === 'erl-memory') {
     const { rateLimit } = require('express-rate-limit');
     app.get('/', rateLimit({ windowMs: 60_000, limit: HIGH, standardHeaders: 'draft-8', legacyHeaders: false, validate: false, keyGenerator: (req) => req.ip ?? 'x' }), handler);
+  } else if (variant.startsWith('jose-fresh')) {
+    // jose verify of every request's token, `req.user` set (-rlf: then rate-limiter-flexible memory by user).
+    const { jwtVerify } = require('jose');
+    const { createPublicKey } = require('node:crypto');
+    const publicKey = createPublicKey(secretKey);
+    const { RateLimiterMemory } = require('rate-limiter-flexible');
+    const limiterMemory = new RateLimiterMemory({ points: HIGH, duration: 60 });
+    app.get('/', async (req, res, next) => {
+      try { req.user = String((await jwtVerify(req.headers.authorization.slice(7), publicKey, { algorithms: ['EdDSA'] })).payload.sub); } catch { res.status(401).json({ error: 'unauthorized' }); return; }
+      if (variant.endsWith('-rlf')) limiterMemory.consume(req.user).then(() => next(), () => res.status(429).json({ error: 'limited' }));
+      else next();
+    }, handler);
   } else if (variant.startsWith('webtool-user-memory')) {
     const cache = new wt.InMemoryCache();
-    const jwt = new wt.JWTService(cache, { secretKey });
+    // -vc1: a verified-token cache of one entry (what remembering every fresh token costs).
+    const jwt = new wt.JWTService(cache, { secretKey, verifiedTokenCacheSize: variant.includes('-vc1') ? 1 : undefined });
     closers.push(() => jwt.close(), () => cache.close());
     app.use(wt.limitMiddleware({ cache, authBackend: new wt.JWTBackend(jwt), annoBackend: new wt.AnnoSessionBackend({ secure: false, secret: 's'.repeat(32) }), standardHeaders: !variant.endsWith('noheaders') }));
     app.get('/', wt.limiter(HIGH, 60, ['user'], { algorithm: variant.includes('log') ? 'sliding-log' : 'gcra' }), handler);
@@ -82,11 +99,13 @@ const HIGH = 1e9;
   const config = opts.parseJWTOptions({ secretKey });
   const token = await sign.signToken(config, { claims: { sub: 'bench-user' }, type: 'access', jti: sign.newTokenId(), fid: sign.newTokenId(), iat: Math.floor(Date.now() / 1000), ttlS: 3600 });
   const rawHeaders = ['Host', '127.0.0.1:3000', 'Connection', 'keep-alive', 'Authorization', `Bearer ${token}`];
+  let next = 0;
   const makeSocket = () => new Duplex({ read() {}, write(_c, _e, cb) { cb(); }, writev(_c, cb) { cb(); } });
   const sockets = Array.from({ length: 10 }, makeSocket);
   const one = (socket) => new Promise((resolve, reject) => {
     const req = new IncomingMessage(socket);
     req.httpVersionMajor = 1; req.httpVersionMinor = 1; req.httpVersion = '1.1'; req.url = '/'; req.method = 'GET';
+    if (fresh) rawHeaders[5] = `Bearer ${fresh[next++]}`;
     req._addHeaderLines(rawHeaders, rawHeaders.length);
     req.complete = true; req.push(null);
     const res = new ServerResponse(req);

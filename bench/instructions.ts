@@ -5,7 +5,8 @@
  * `instructions.ts <variant,…> [checkout,…]` builds each checkout's src with tsc into bench/scratch/,
  * runs `instructions-child.js` under valgrind for N1 and N2 requests (env, default 5,000 and 15,000:
  * past JIT warm-up) and prints (I(N2) − I(N1)) / (N2 − N1). Two runs at a time (2 cores).
- * Variants: see instructions-child.js.
+ * Variants: see instructions-child.js. Variants named *fresh* get a new token on every request: the tokens
+ * are signed here, before any count, and handed to the child in a file (FRESH_FILE, FRESH_KEY).
  * `instructions.ts --save` counts the fixed set below (peers beside webtool) and writes
  * bench/results/instructions.json, which `npm run bench:readme` renders into the README.
  */
@@ -13,7 +14,10 @@ import { execFileSync, spawn } from 'node:child_process';
 import { cpSync, mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
+import { makeEdKey } from '../src';
+import { parseJWTOptions } from '../src/auth/jwt/options';
+import { newTokenId, signToken } from '../src/auth/jwt/sign';
 import { SAVED_VARIANTS, type InstructionsReport } from './report';
 
 const N1 = Number(process.env.N1 ?? 5000);
@@ -61,9 +65,22 @@ async function save(): Promise<void> {
   console.log('written to bench/results/instructions.json; npm run bench:readme puts it in the README');
 }
 
+/** N2 tokens no server has seen, each for one request of a *fresh* variant (signing is not counted). */
+async function freshTokens(): Promise<void> {
+  const key = makeEdKey();
+  const config = parseJWTOptions({ secretKey: key });
+  const iat = Math.floor(Date.now() / 1000);
+  const tokens = await Promise.all(Array.from({ length: N2 }, (_, i) => signToken(config, { claims: { sub: `fresh-${i % 50}` }, type: 'access', jti: newTokenId(), fid: newTokenId(), iat, ttlS: 36_000 })));
+  const file = join(tmpdir(), `webtool-instructions-fresh-${process.pid}.txt`);
+  writeFileSync(file, tokens.join('\n'));
+  process.env.FRESH_FILE = file;
+  process.env.FRESH_KEY = key;
+}
+
 async function main(): Promise<void> {
   if (process.argv[2] === '--save') return save();
   const variants = process.argv[2].split(',');
+  if (variants.some((v) => v.includes('fresh'))) await freshTokens();
   const checkouts = (process.argv[3]?.split(',') ?? [join(__dirname, '..')]).map((c) => resolve(c));
   const dists = checkouts.map(build);
   for (const variant of variants) {

@@ -117,7 +117,9 @@ function webtool(cacheKind: 'redis' | 'memory', standardHeaders = true) {
   // WT_NOAP=1: ioredis auto-pipelining off (experiment; webtool's default has it on).
   const connection = process.env.WT_NOAP ? { host: new URL(redisUrl).hostname, port: Number(new URL(redisUrl).port), enableAutoPipelining: false } : redisUrl;
   const cache = cacheKind === 'redis' ? new RedisCache(connection, { keyPrefix: `wt${variant}:` }) : new InMemoryCache();
-  const jwt = cache instanceof RedisCache ? new RedisJWTService(cache, { secretKey }) : new JWTService(cache, { secretKey });
+  // -vc1: a verified-token cache of one entry (experiment: what remembering fresh tokens costs).
+  const verifiedTokenCacheSize = variant.endsWith('-vc1') ? 1 : undefined;
+  const jwt = cache instanceof RedisCache ? new RedisJWTService(cache, { secretKey, verifiedTokenCacheSize }) : new JWTService(cache, { secretKey, verifiedTokenCacheSize });
   countVerifiedHits(jwt);
   closers.push(() => jwt.close(), () => cache.close());
   app.use(limitMiddleware({ cache, authBackend: new JWTBackend(jwt), annoBackend: new AnnoSessionBackend({ secure: false, secret: 's'.repeat(32) }), standardHeaders }));
@@ -182,6 +184,7 @@ function setup(): void {
       break;
     case 'webtool-user-redis':
     case 'webtool-user-redis-fresh':
+    case 'webtool-user-redis-fresh-vc1':
     case 'webtool-user-redis-zipf':
     case 'webtool-user-redis-2proc':
       webtool('redis');
