@@ -40,9 +40,23 @@ const HIGH = 1e9;
     const { RateLimiterMemory } = require('rate-limiter-flexible');
     const limiterMemory = new RateLimiterMemory({ points: HIGH, duration: 60 });
     app.get('/', async (req, res, next) => {
-      try { req.user = String((await jwtVerify(req.headers.authorization.slice(7), publicKey, { algorithms: ['EdDSA'] })).payload.sub); } catch { res.status(401).json({ error: 'unauthorized' }); return; }
+      // -fn: the key given as a function of the header; -opts: webtool's verification options (typ, required claims).
+      const key = variant.includes('-fn') ? () => publicKey : publicKey;
+      const options = variant.includes('-opts') ? { algorithms: ['EdDSA'], typ: 'at+jwt', requiredClaims: ['sub', 'jti', 'iat', 'exp'] } : { algorithms: ['EdDSA'] };
+      try { req.user = String((await jwtVerify(req.headers.authorization.slice(7), key, options)).payload.sub); } catch { res.status(401).json({ error: 'unauthorized' }); return; }
       if (variant.endsWith('-rlf')) limiterMemory.consume(req.user).then(() => next(), () => res.status(429).json({ error: 'limited' }));
       else next();
+    }, handler);
+  } else if (variant.startsWith('wt-validate-fresh')) {
+    // JWTService.validateAccessToken alone (no limiter), `req.user` set: jose-fresh's shape with webtool's checks.
+    const cache = new wt.InMemoryCache();
+    const jwt = new wt.JWTService(cache, { secretKey });
+    closers.push(() => jwt.close(), () => cache.close());
+    app.get('/', async (req, res, next) => {
+      const payload = await jwt.validateAccessToken(req.headers.authorization.slice(7));
+      if (!payload) { res.status(401).end(); return; }
+      req.user = payload.sub;
+      next();
     }, handler);
   } else if (variant.startsWith('webtool-user-memory')) {
     const cache = new wt.InMemoryCache();
