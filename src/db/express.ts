@@ -23,7 +23,8 @@ export interface TransactionalMiddlewareOptions extends Omit<TransactionOptions,
   /**
    * When the client hangs up before the answer, the handler may finish in the transaction (its statements
    * still run in it; it then rolls back) as long as it keeps using it: once no statement has been under
-   * way for this long, it is rolled back and later statements fail. Refusing them at once would reject the
+   * way for this long, it is rolled back and later statements fail. A statement under way (waiting for a
+   * connection included) is always waited for, with 0 too. Refusing them at once would reject the
    * handler's awaits: under Express 4 an unhandled rejection, which any client could cause by hanging up.
    * @default 1000
    */
@@ -102,11 +103,14 @@ export function transactional(db: Database, options: TransactionalMiddlewareOpti
   };
 }
 
+/** How often a hung-up request with a statement under way is looked at again (when the grace is shorter). */
+const BUSY_RECHECK_MS = 10;
+
 /**
  * Resolves when `listen`'s callback is called, or once the request has had no statement under way for `idleMs`
  * and `idleMs` have passed since the hang-up (now). Its timers never keep the process alive.
  */
-function untilEndedOrIdle(activity: { idleForMs(): number } | undefined, idleMs: number, listen: (ended: () => void) => void): Promise<void> {
+function untilEndedOrIdle(activity: { idleForMs(): number; readonly busy: boolean } | undefined, idleMs: number, listen: (ended: () => void) => void): Promise<void> {
   return new Promise<void>((resolve) => {
     let timer: NodeJS.Timeout;
     const startedMs = Date.now();
@@ -114,8 +118,9 @@ function untilEndedOrIdle(activity: { idleForMs(): number } | undefined, idleMs:
       // Counted from the hang-up at the earliest: a handler gets the whole grace after it.
       const sinceHangUp = Date.now() - startedMs;
       const idleFor = activity ? Math.min(activity.idleForMs(), sinceHangUp) : sinceHangUp;
-      if (idleFor >= idleMs) resolve();
-      else (timer = setTimeout(check, idleMs - idleFor)).unref();
+      // A statement under way is always waited for, whatever the grace (0 included).
+      if (!activity?.busy && idleFor >= idleMs) resolve();
+      else (timer = setTimeout(check, Math.max(idleMs - idleFor, BUSY_RECHECK_MS))).unref();
     };
     listen(() => {
       clearTimeout(timer);

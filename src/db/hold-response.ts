@@ -141,7 +141,15 @@ class Hold implements HeldResponse {
   call(name: Method, args: unknown[]): unknown {
     const { res } = this;
     if (this.mode === 'through' || this.internal) return this.originals[name].apply(res, args);
-    if (this.mode === 'drop' || this.ended || this.overflowed) return name === 'write' ? true : res;
+    if (this.mode === 'drop' || this.ended || this.overflowed) {
+      // Dropped, but its callback still runs, with the error node gives it on an ended or destroyed
+      // response: a handler awaiting it must not wait for ever.
+      const callback = args[args.length - 1];
+      if ((name === 'write' || name === 'end') && typeof callback === 'function') {
+        process.nextTick(callback, this.ended && this.mode === 'hold' && !this.overflowed ? nodeError(Error, 'ERR_STREAM_WRITE_AFTER_END', 'write after end') : nodeError(Error, 'ERR_STREAM_DESTROYED', `Cannot call ${name} after a stream was destroyed`));
+      }
+      return name === 'write' ? true : res;
+    }
     // What node would refuse when the call is made, refused now (in the handler, which Express answers 500),
     // not at replay after COMMIT, where nothing could catch it.
     checkCall(name, args, res.statusCode, res.statusMessage);

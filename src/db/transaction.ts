@@ -93,20 +93,25 @@ export class Level {
  * handler still at work after its client hung up.
  */
 export class Activity {
-  private busy = 0;
+  private underWay = 0;
   private idleSinceMs = Date.now();
 
   start(): void {
-    this.busy++;
+    this.underWay++;
   }
 
   end(): void {
-    if (--this.busy === 0) this.idleSinceMs = Date.now();
+    if (--this.underWay === 0) this.idleSinceMs = Date.now();
+  }
+
+  /** Whether a statement is under way (waiting for a connection or a savepoint included). */
+  get busy(): boolean {
+    return this.underWay > 0;
   }
 
   /** How long no statement has been under way (0 while one is). */
   idleForMs(): number {
-    return this.busy > 0 ? 0 : Date.now() - this.idleSinceMs;
+    return this.underWay > 0 ? 0 : Date.now() - this.idleSinceMs;
   }
 }
 

@@ -36,9 +36,12 @@ class ClientGone extends Error {}
  */
 async function answerAfterCommit(database: Database, res: ServerResponse, action: () => unknown, options: TransactionOptions): Promise<unknown> {
   const held = holdResponse(res, DEFAULT_MAX_BUFFER_BYTES);
+  let attempts = 0;
   try {
     const result = await database.runInRequest(() =>
       database.transaction(async () => {
+        // No retry for a client that hung up: nobody is waiting for the answer a new attempt would give.
+        if (++attempts > 1 && clientGone(res)) throw new ClientGone();
         held.reset(); // a retried run answers again
         const value = await action();
         if (held.overflowed) throw new ResponseTooLargeError(`the response exceeded ${DEFAULT_MAX_BUFFER_BYTES} bytes before COMMIT; the transaction rolled back`);
