@@ -20,7 +20,9 @@ export async function verifyToken(
 ): Promise<(BaseClaims & IssuedClaims) | null> {
   if (typeof token !== 'string' || token.length === 0 || token.length > MAX_TOKEN_LENGTH) return null;
   try {
-    const { payload } = await jwtVerify(token, (header: JWTHeaderParameters) => ownKey(config, header).verifyKey, {
+    // One key and no kid: the key itself (jose then skips a key-function round; `algorithms` pins its alg).
+    const key = config.key.kid === undefined ? config.key.verifyKey : (header: JWTHeaderParameters) => ownKey(config, header).verifyKey;
+    const { payload } = await jwtVerify(token, key, {
       algorithms: [config.key.algorithm, ...config.previousKeys.map((k) => k.algorithm)],
       typ: TOKEN_TYP[type],
       issuer: config.issuer,
