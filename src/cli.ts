@@ -6,15 +6,13 @@ import { parseArgs } from 'node:util';
 import { makeEcKey, makeEdKey, makeRsaKey, makeSymmetricKey, saveKey } from './utils/make-key';
 
 const USAGE = `usage: webtool keygen --type <type> [--out <file>] [--password-env <VAR>]
-  types: ed25519 ed448 es256 es256k es384 es512 rs256 rs384 rs512 hs256 hs384 hs512
+  types: ed25519 es256 es384 es512 rs256 rs384 rs512 hs256 hs384 hs512
   --out           write the key to <file> (mode 0600; never overwrites)
   --password-env  encrypt the private key with the password held in environment variable <VAR>`;
 
 const GENERATORS: Record<string, (password?: string) => string> = {
   ed25519: (password) => makeEdKey({ algorithm: 'Ed25519', password }),
-  ed448: (password) => makeEdKey({ algorithm: 'Ed448', password }),
   es256: (password) => makeEcKey({ algorithm: 'ES256', password }),
-  es256k: (password) => makeEcKey({ algorithm: 'ES256K', password }),
   es384: (password) => makeEcKey({ algorithm: 'ES384', password }),
   es512: (password) => makeEcKey({ algorithm: 'ES512', password }),
   rs256: (password) => makeRsaKey({ algorithm: 'RS256', password }),

@@ -12,9 +12,7 @@ const tmp = () => mkdtempSync(join(tmpdir(), 'webtool-keys-'));
 describe('makeEdKey / makeEcKey / makeRsaKey / makeSymmetricKey with loadKey', () => {
   const cases: [string, () => string, string][] = [
     ['Ed25519', () => makeEdKey(), 'EdDSA'],
-    ['Ed448', () => makeEdKey({ algorithm: 'Ed448' }), 'EdDSA'],
     ['ES256', () => makeEcKey(), 'ES256'],
-    ['ES256K', () => makeEcKey({ algorithm: 'ES256K' }), 'ES256K'],
     ['ES384', () => makeEcKey({ algorithm: 'ES384' }), 'ES384'],
     ['ES512', () => makeEcKey({ algorithm: 'ES512' }), 'ES512'],
     ['RS256', () => makeRsaKey(), 'RS256'],

@@ -9,7 +9,7 @@ import { InvalidKeyError, KeyPasswordError, WeakKeyError } from '../errors';
 export type JWSAlgorithm =
   | 'HS256' | 'HS384' | 'HS512'
   | 'EdDSA'
-  | 'ES256' | 'ES256K' | 'ES384' | 'ES512'
+  | 'ES256' | 'ES384' | 'ES512'
   | 'RS256' | 'RS384' | 'RS512';
 
 /** A key ready for jose. */
@@ -30,7 +30,6 @@ export interface LoadKeyOptions {
 
 const CURVES: Record<string, JWSAlgorithm> = {
   prime256v1: 'ES256',
-  secp256k1: 'ES256K',
   secp384r1: 'ES384',
   secp521r1: 'ES512',
 };
@@ -46,7 +45,7 @@ export const MIN_SECRET_BYTES = 32;
  * @example const { algorithm } = loadKey(makeEdKey()) // 'EdDSA'
  */
 export function loadKey(key: string | Buffer | KeyObject, password?: string, options: LoadKeyOptions = {}): LoadedKey {
-  if (key instanceof KeyObject) return fromKeyObject(key);
+  if (key instanceof KeyObject) return fromKeyObject(key, options);
   const text = typeof key === 'string' ? key : key.toString('utf8');
   if (text.includes('-----BEGIN')) return fromPem(text, password);
   const secret = typeof key === 'string' ? Buffer.from(key, 'utf8') : Buffer.from(key);
@@ -85,8 +84,8 @@ function fromPem(pem: string, password?: string): LoadedKey {
   return fromKeyObject(privateKey);
 }
 
-function fromKeyObject(key: KeyObject): LoadedKey {
-  if (key.type === 'secret') return fromSecret(key.export(), {});
+function fromKeyObject(key: KeyObject, options: LoadKeyOptions = {}): LoadedKey {
+  if (key.type === 'secret') return fromSecret(key.export(), options);
   const algorithm = asymmetricAlgorithm(key);
   if (key.type === 'private') return { algorithm, signingKey: key, verifyKey: createPublicKey(key), symmetric: false };
   return { algorithm, verifyKey: key, symmetric: false };
@@ -96,9 +95,12 @@ function asymmetricAlgorithm(key: KeyObject): JWSAlgorithm {
   const details = key.asymmetricKeyDetails ?? {};
   switch (key.asymmetricKeyType) {
     case 'ed25519':
-    case 'ed448':
       return 'EdDSA';
+    // jose 6 signs with WebCrypto, which has neither (a service would start, then fail every login).
+    case 'ed448':
+      throw new InvalidKeyError('Ed448 keys are not supported (jose signs EdDSA with Ed25519 only): use an Ed25519 key (makeEdKey())');
     case 'ec': {
+      if (details.namedCurve === 'secp256k1') throw new InvalidKeyError('secp256k1 (ES256K) keys are not supported (WebCrypto has no ES256K): use ES256, ES384 or ES512 (makeEcKey())');
       const algorithm = CURVES[details.namedCurve ?? ''];
       if (!algorithm) throw new InvalidKeyError(`unsupported EC curve ${details.namedCurve ?? '(unknown)'}`);
       return algorithm;

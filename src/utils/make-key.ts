@@ -43,21 +43,21 @@ function pick<A extends string>(value: A | undefined, allowed: readonly A[]): A 
 }
 
 /**
- * An Ed25519 (default) or Ed448 private key, PKCS#8 PEM. Signs with EdDSA.
+ * An Ed25519 private key, PKCS#8 PEM. Signs with EdDSA.
  * @example const pem = makeEdKey({ save: 'keys/jwt.pem' })
  */
-export function makeEdKey(options: MakeKeyOptions<'Ed25519' | 'Ed448'> = {}): string {
-  const algorithm = pick(options.algorithm, ['Ed25519', 'Ed448'] as const);
-  const type = algorithm === 'Ed25519' ? 'ed25519' : 'ed448';
-  const { privateKey } = generateKeyPairSync(type as 'ed25519', { privateKeyEncoding: encoding(options.password), publicKeyEncoding: { type: 'spki', format: 'pem' } });
+export function makeEdKey(options: MakeKeyOptions<'Ed25519'> = {}): string {
+  pick(options.algorithm, ['Ed25519'] as const);
+  const type = 'ed25519';
+  const { privateKey } = generateKeyPairSync(type, { privateKeyEncoding: encoding(options.password), publicKeyEncoding: { type: 'spki', format: 'pem' } });
   return finish(privateKey, options, `webtool-${type}.pem`);
 }
 
-const EC_CURVES = { ES256: 'prime256v1', ES256K: 'secp256k1', ES384: 'secp384r1', ES512: 'secp521r1' } as const;
+const EC_CURVES = { ES256: 'prime256v1', ES384: 'secp384r1', ES512: 'secp521r1' } as const;
 
-/** An EC private key for ES256 (default, P-256), ES256K, ES384 or ES512, PKCS#8 PEM. */
+/** An EC private key for ES256 (default, P-256), ES384 or ES512, PKCS#8 PEM. */
 export function makeEcKey(options: MakeKeyOptions<keyof typeof EC_CURVES> = {}): string {
-  const algorithm = pick(options.algorithm, ['ES256', 'ES256K', 'ES384', 'ES512'] as const);
+  const algorithm = pick(options.algorithm, ['ES256', 'ES384', 'ES512'] as const);
   const { privateKey } = generateKeyPairSync('ec', {
     namedCurve: EC_CURVES[algorithm],
     privateKeyEncoding: encoding(options.password),
