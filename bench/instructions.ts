@@ -52,6 +52,7 @@ async function perRequest(dist: string, variant: string): Promise<number> {
 }
 
 async function save(): Promise<void> {
+  if (SAVED_VARIANTS.some((v) => v.name.includes('fresh'))) await freshTokens();
   const dist = build(join(__dirname, '..'), 0);
   const rows: InstructionsReport['rows'] = [];
   for (const { name, label } of SAVED_VARIANTS) {

@@ -200,6 +200,10 @@ export const SAVED_VARIANTS: readonly { name: string; label: string }[] = [
   { name: 'webtool-user-memory', label: 'webtool user (token reused), InMemoryCache (default)' },
   { name: 'jose-cached-evalsha', label: 'jose verify (cached) + `req.user` + one hand-written EVALSHA' },
   { name: 'webtool-user-redis', label: 'webtool user (token reused), Redis (default)' },
+  { name: 'jose-fresh', label: 'jose verify (a new token each request) + `req.user`' },
+  { name: 'wt-validate-fresh', label: 'JWTService.validateAccessToken (a new token each request) + `req.user`, no limiter' },
+  { name: 'jose-fresh-rlf', label: 'jose verify (a new token each request) + `req.user` + rate-limiter-flexible (memory)' },
+  { name: 'webtool-user-memory-fresh', label: 'webtool user (a new token each request), InMemoryCache (default)' },
 ];
 
 /** bench/results/instructions.json. */
