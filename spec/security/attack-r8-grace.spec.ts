@@ -5,14 +5,12 @@
  * handler that pauses longer is not waited for (its connection goes back): its next statement fails with
  * TransactionAbortedError, which the handler must catch under Express 4, as any database error.
  */
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { expect } from 'chai';
 import express from 'express';
 import request from 'supertest';
 import { Database, transactional } from '../../src';
 import { createTestDatabase } from '../db/support';
-import { hangUpSuite, describeErr, hangUp, rawPost, sleep, trap } from './attack-r8-helpers';
+import { hangUpSuite, describeErr, hangUp, rawPost, sleep, trap, startChildServer, type ChildServer } from './attack-r8-helpers';
 
 let db: Database;
 let T: string;
@@ -96,29 +94,15 @@ describe('attack-r8 a real Express 4 process (no mocha) and hang-ups on a handle
 
   it('the server process survives the hang-ups', async () => {
     const pg = await createTestDatabase();
-    const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', join(__dirname, 'attack-r8-exit-child.ts'), pg.url, '1000', '300'], {
-      cwd: join(__dirname, '..', '..'),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stderr = '';
-    child.stderr.on('data', (d) => (stderr += d));
-    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    let server: ChildServer | undefined;
     try {
-      const port = await new Promise<number>((resolve, reject) => {
-        let out = '';
-        child.stdout.on('data', (d) => {
-          out += d;
-          const m = /PORT (\d+)/.exec(out);
-          if (m) resolve(Number(m[1]));
-        });
-        setTimeout(() => reject(new Error(`child did not start: ${stderr}`)), 20_000).unref();
-      });
+      server = await startChildServer('attack-r8-exit-child.ts', [pg.url, '1000', '300']);
+      const { port, exited } = server;
       await Promise.all([10, 50, 150, 400].map((ms) => hangUp(port, rawPost('/slow', JSON.stringify({ name: 'x' })), ms)));
       const code = await Promise.race([exited, sleep(2000).then(() => 'alive' as const)]);
-      expect(code, `the server process after clients hung up: ${stderr.slice(0, 300)}`).to.equal('alive');
+      expect(code, `the server process after clients hung up: ${server.stderr().slice(0, 300)}`).to.equal('alive');
     } finally {
-      if (child.exitCode === null) child.kill('SIGTERM');
-      await exited;
+      await server?.stop();
       await pg.drop();
     }
   });

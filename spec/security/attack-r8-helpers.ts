@@ -1,7 +1,9 @@
 /** @module Helpers of the attack-r8 specs: a raw HTTP client that hangs up when told, and process-level traps. */
+import { spawn } from 'node:child_process';
 import type { Server } from 'node:http';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Database } from '../../src';
 import { openTestDatabase, uniqueName } from '../db/support';
@@ -147,4 +149,45 @@ export function hangUpSuite(options: {
     await untilIdle(db, options.idleMs);
     if (options.dropTable !== false) await db.query(`DROP TABLE IF EXISTS ${table}`);
   });
+}
+
+/** A real server process (a spec's `*-child.ts`), to tell whether a hang-up can end it. */
+export interface ChildServer {
+  port: number;
+  /** What the child wrote to stderr so far. */
+  stderr(): string;
+  /** Its exit code once it exits. */
+  exited: Promise<number | null>;
+  /** Ends it (SIGTERM) unless it already exited. */
+  stop(): Promise<void>;
+}
+
+/** Runs `spec/security/<script>` with ts-node and `args`; resolves once it prints `PORT <n>` (20 s at most). */
+export async function startChildServer(script: string, args: string[]): Promise<ChildServer> {
+  const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', join(__dirname, script), ...args], {
+    cwd: join(__dirname, '..', '..'),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr += d));
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  const stop = async () => {
+    if (child.exitCode === null) child.kill('SIGTERM');
+    await exited;
+  };
+  try {
+    const port = await new Promise<number>((resolve, reject) => {
+      let out = '';
+      child.stdout.on('data', (d) => {
+        out += d;
+        const m = /PORT (\d+)/.exec(out);
+        if (m) resolve(Number(m[1]));
+      });
+      setTimeout(() => reject(new Error(`child did not start: ${stderr}`)), 20_000).unref();
+    });
+    return { port, stderr: () => stderr, exited, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
 }

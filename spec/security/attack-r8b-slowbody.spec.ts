@@ -4,14 +4,12 @@
  * already "idle": the handler's very first statement (after a 100 ms pause, the documented safe case)
  * is refused with TransactionAbortedError: under Express 4 an unhandled rejection any client can cause.
  */
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { expect } from 'chai';
 import request from 'supertest';
 import express from 'express';
 import { Database, transactional } from '../../src';
 import { createTestDatabase } from '../db/support';
-import { hangUpSuite, describeErr, hangUp, sleep, trap } from './attack-r8-helpers';
+import { hangUpSuite, describeErr, hangUp, sleep, trap, startChildServer, type ChildServer } from './attack-r8-helpers';
 
 let db: Database;
 let T: string;
@@ -71,30 +69,16 @@ describe('attack-r8b a real Express 4 process (no mocha): one slow-body hang-up'
 
   it('the server process survives a client that sends its body over 1.5 s and hangs up', async () => {
     const pg = await createTestDatabase();
-    const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', join(__dirname, 'attack-r8b-slowbody-child.ts'), pg.url], {
-      cwd: join(__dirname, '..', '..'),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stderr = '';
-    child.stderr.on('data', (d) => (stderr += d));
-    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    let server: ChildServer | undefined;
     try {
-      const port = await new Promise<number>((resolve, reject) => {
-        let out = '';
-        child.stdout.on('data', (d) => {
-          out += d;
-          const m = /PORT (\d+)/.exec(out);
-          if (m) resolve(Number(m[1]));
-        });
-        setTimeout(() => reject(new Error(`child did not start: ${stderr}`)), 20_000).unref();
-      });
+      server = await startChildServer('attack-r8b-slowbody-child.ts', [pg.url]);
+      const { port, exited } = server;
       await slowBodyHangUp(port);
       const code = await Promise.race([exited, sleep(2000).then(() => 'alive' as const)]);
-      console.log(`      real process after one slow-body hang-up: ${code === 'alive' ? 'alive' : `exited ${code}`}; stderr: ${JSON.stringify(stderr.split('\n').find((l) => /Error/.test(l)) ?? '')}`);
-      expect(code, `the server process after a client hung up: ${stderr.slice(0, 300)}`).to.equal('alive');
+      console.log(`      real process after one slow-body hang-up: ${code === 'alive' ? 'alive' : `exited ${code}`}; stderr: ${JSON.stringify(server.stderr().split('\n').find((l) => /Error/.test(l)) ?? '')}`);
+      expect(code, `the server process after a client hung up: ${server.stderr().slice(0, 300)}`).to.equal('alive');
     } finally {
-      if (child.exitCode === null) child.kill('SIGTERM');
-      await exited;
+      await server?.stop();
       await pg.drop();
     }
   });

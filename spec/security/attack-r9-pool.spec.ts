@@ -12,15 +12,13 @@
  * behind them gets a clean 503 (DbUnavailableError, after acquireTimeoutMs) — no crash, nothing committed.
  * A grace shorter than the handler's pauses (abortGraceMs 0 here) serves the same live client in ~900 ms.
  */
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { expect } from 'chai';
 import express from 'express';
 import request from 'supertest';
 import { Database, transactional } from '../../src';
 import { adminQuery, createTestDatabase } from '../db/support';
-import { closeServer, describeErr, hangUp, listen, rawPost, sleep, trap, untilIdle } from './attack-r8-helpers';
+import { closeServer, describeErr, hangUp, listen, rawPost, sleep, trap, untilIdle, startChildServer, type ChildServer } from './attack-r8-helpers';
 
 let db: Database;
 let dbName: string;
@@ -169,23 +167,10 @@ describe('attack-r9 a real Express 4 process on a pool of 2, handlers without tr
 
   it('survives 3 rounds of 2 slow live requests + 6 queued hang-ups (at 30-130 ms) and still answers', async () => {
     const pg = await createTestDatabase();
-    const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', join(__dirname, 'attack-r9-pool-child.ts'), pg.url, '2'], {
-      cwd: join(__dirname, '..', '..'),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stderr = '';
-    child.stderr.on('data', (d) => (stderr += d));
-    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    let server: ChildServer | undefined;
     try {
-      const port = await new Promise<number>((resolve, reject) => {
-        let out = '';
-        child.stdout.on('data', (d) => {
-          out += d;
-          const m = /PORT (\d+)/.exec(out);
-          if (m) resolve(Number(m[1]));
-        });
-        setTimeout(() => reject(new Error(`child did not start: ${stderr}`)), 20_000).unref();
-      });
+      server = await startChildServer('attack-r9-pool-child.ts', [pg.url, '2']);
+      const { port, exited } = server;
       const url = `http://127.0.0.1:${port}`;
       for (let round = 0; round < 3; round++) {
         const live = [0, 1].map(() => request(url).post('/slow').send({ name: 'live', hold: 600 }).then((r) => r.status, () => -1));
@@ -194,14 +179,13 @@ describe('attack-r9 a real Express 4 process on a pool of 2, handlers without tr
         expect(await Promise.all(live)).to.deep.equal([201, 201]);
       }
       const code = await Promise.race([exited, sleep(2500).then(() => 'alive' as const)]);
-      expect(code, `the server process: ${stderr.slice(0, 300)}`).to.equal('alive');
+      expect(code, `the server process: ${server.stderr().slice(0, 300)}`).to.equal('alive');
       const last = await request(url).post('/slow').send({ name: 'last', hold: 0 }).timeout(5000);
       expect(last.status).to.equal(201);
       const be = await adminQuery<{ n: number }>(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND state <> 'idle'`, [pg.name]);
       expect(be[0].n, 'backends not idle').to.equal(0);
     } finally {
-      if (child.exitCode === null) child.kill('SIGTERM');
-      await exited;
+      await server?.stop();
       await pg.drop();
     }
   });
