@@ -27,8 +27,16 @@ const finished = new Map<string, number>();
 
 const insert = (name: string) => db.query(`INSERT INTO ${T} (name) VALUES ($1)`, [name]);
 const names = async () => (await db.query<{ name: string }>(`SELECT name FROM ${T} ORDER BY id`)).rows.map((r) => r.name);
-/** A write whose callback is awaited (errors, e.g. a destroyed socket, resolve it too). */
-const write = (res: any, chunk: string) => new Promise<void>((resolve) => res.write(chunk, () => resolve()));
+/** The error codes write callbacks were given, by handler name. */
+const writeErrors = new Map<string, string[]>();
+/** A write whose callback is awaited (errors, e.g. a destroyed socket, resolve it too, and are recorded). */
+const write = (res: any, chunk: string, name = '') =>
+  new Promise<void>((resolve) =>
+    res.write(chunk, (err?: NodeJS.ErrnoException) => {
+      if (err) writeErrors.set(name, [...(writeErrors.get(name) ?? []), String(err.code)]);
+      resolve();
+    }),
+  );
 
 function makeApp(express: any) {
   const app = express();
@@ -56,7 +64,7 @@ function makeApp(express: any) {
     try {
       await insert(name);
       // Writes only from here on (rows already fetched, say): nothing but the write callbacks to await.
-      for (let i = 0; i < 8; i++) await write(res, `${i},${'x'.repeat(1000)}\n`);
+      for (let i = 0; i < 8; i++) await write(res, `${i},${'x'.repeat(1000)}\n`, name);
       res.end();
     } catch (err) {
       next(err);
@@ -121,6 +129,9 @@ for (const [label, express] of [['Express 4', express4], ['Express 5', express5]
         expect(res.body.code).to.equal('ERR_WT_DB_RESPONSE_TOO_LARGE');
         expect(await names()).to.deep.equal([]);
         expect(finished.has('big'), 'the handler awaiting res.write callbacks reached its finally').to.equal(true);
+        // The 5th chunk overflows (held: no error); the 3 after it are dropped and get node's error, as on a destroyed response.
+        expect(writeErrors.get('big')).to.deep.equal(['ERR_STREAM_DESTROYED', 'ERR_STREAM_DESTROYED', 'ERR_STREAM_DESTROYED']);
+        writeErrors.delete('big');
       });
 
       it('HEAD: a client that waits gets 200 with no body and the row commits; a HEAD that hangs up at 50 ms (handler 300 ms) commits nothing', async () => {
