@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import type { PGlite } from '@electric-sql/pglite';
 import { Client } from 'pg';
-import { Database } from '../../src/db/database';
+import { Database, type DatabaseOptions } from '../../src/db/database';
 import { PGliteDriver } from '../../src/db/pglite-driver';
 
 /** The server the specs use: PG_ADMIN_URL, else the local trust-auth server. */
@@ -64,12 +64,12 @@ export async function closeSharedPGlite(): Promise<void> {
 
 /**
  * A Database on the given driver for one describe block: a database of its own on the PostgreSQL
- * server (dropped by `drop`), or the shared PGlite instance.
+ * server (dropped by `drop`; `name` is its name), or the shared PGlite instance. `options` go to the Database.
  */
-export async function openTestDatabase(driver: string): Promise<{ db: Database; drop?: () => Promise<void> }> {
+export async function openTestDatabase(driver: string, options: Omit<DatabaseOptions, 'primary'> = {}): Promise<{ db: Database; name?: string; drop?: () => Promise<void> }> {
   if (driver === 'pg') {
     const pg = await createTestDatabase();
-    return { db: new Database({ primary: pg.url }), drop: pg.drop };
+    return { db: new Database({ ...options, primary: pg.url }), name: pg.name, drop: pg.drop };
   }
-  return { db: new Database({ primary: new PGliteDriver({ instance: sharedPGlite() }) }) };
+  return { db: new Database({ ...options, primary: new PGliteDriver({ instance: sharedPGlite() }) }) };
 }

@@ -5,7 +5,7 @@ import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import type { Database } from '../../src';
+import type { Database, DatabaseOptions } from '../../src';
 import { openTestDatabase, uniqueName } from '../db/support';
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -112,7 +112,8 @@ export function describeErr(e: unknown): string {
  * The describe-level set-up of the attack-r8 suites: a private database (`openTestDatabase`) and `app`
  * listening on loopback for the whole suite; per test a fresh `(id, name)` table, and afterwards every
  * connection idle again (within `idleMs`), then the table dropped unless `dropTable` is false (a
- * transaction still held would block the DROP; the database goes at the end anyway).
+ * transaction still held would block the DROP; the database goes at the end anyway). `dbOptions` go to the
+ * Database (a small pool, say); `onDb` also gets the pg database's name (for pg_stat_activity).
  */
 export function hangUpSuite(options: {
   driver: 'pg' | 'PGlite';
@@ -120,7 +121,8 @@ export function hangUpSuite(options: {
   makeApp: () => (req: any, res: any) => void;
   idleMs: number;
   dropTable?: boolean;
-  onDb: (db: Database) => void;
+  dbOptions?: Omit<DatabaseOptions, 'primary'>;
+  onDb: (db: Database, name?: string) => void;
   onTable: (name: string) => void;
   onListen: (listening: { server: Server; port: number }) => void;
 }): void {
@@ -129,8 +131,9 @@ export function hangUpSuite(options: {
   let server: Server | undefined;
   let table: string;
   before(async () => {
-    ({ db, drop } = await openTestDatabase(options.driver));
-    options.onDb(db);
+    let name: string | undefined;
+    ({ db, drop, name } = await openTestDatabase(options.driver, options.dbOptions));
+    options.onDb(db, name);
     const listening = await listen(options.makeApp());
     server = listening.server;
     options.onListen(listening);

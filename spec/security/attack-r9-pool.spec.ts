@@ -18,11 +18,11 @@ import express from 'express';
 import request from 'supertest';
 import { Database, transactional } from '../../src';
 import { adminQuery, createTestDatabase } from '../db/support';
-import { closeServer, describeErr, hangUp, listen, rawPost, sleep, trap, untilIdle, startChildServer, type ChildServer } from './attack-r8-helpers';
+import { closeServer, describeErr, hangUp, hangUpSuite, listen, rawPost, sleep, trap, untilIdle, startChildServer, type ChildServer } from './attack-r8-helpers';
 
 let db: Database;
 let dbName: string;
-const T = 'r9p_items';
+let T: string;
 
 const insert = (name: string) => db.query(`INSERT INTO ${T} (name) VALUES ($1)`, [name]);
 const names = async () => (await db.query<{ name: string }>(`SELECT name FROM ${T} ORDER BY id`)).rows.map((r) => r.name);
@@ -61,23 +61,7 @@ for (const grace of [undefined, 0] as const) {
     this.timeout(90_000);
     let server: any;
     let port: number;
-    let drop: () => Promise<void>;
-    before(async () => {
-      const pg = await createTestDatabase();
-      dbName = pg.name;
-      drop = pg.drop;
-      db = new Database({ primary: pg.url, maxConnections: 2 });
-      ({ server, port } = await listen(makeApp(grace)));
-    });
-    after(async () => {
-      await closeServer(server);
-      await db.close({ timeoutMs: 3000 });
-      await drop();
-    });
-    beforeEach(async () => {
-      await db.query(`DROP TABLE IF EXISTS ${T}`);
-      await db.query(`CREATE TABLE ${T} (id serial PRIMARY KEY, name text)`);
-    });
+    hangUpSuite({ driver: 'pg', prefix: 'r9p', makeApp: () => makeApp(grace) as any, idleMs: 15_000, dropTable: false, dbOptions: { maxConnections: 2 }, onDb: (d, name) => ((db = d), (dbName = name!)), onTable: (t) => (T = t), onListen: (l) => ({ server, port } = l) });
 
     it('clients queued for a connection hang up while waiting: no rejection, none of theirs commits, the live ones commit, pool idle, no backend leaked', async () => {
       const traps = trap();

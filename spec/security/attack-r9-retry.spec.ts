@@ -17,12 +17,12 @@ import type { Response } from 'express';
 import { Body, JsonController, Post, Res, useExpressServer } from 'routing-controllers';
 import request from 'supertest';
 import { Database, Transactional } from '../../src';
-import { adminQuery, createTestDatabase } from '../db/support';
-import { closeServer, describeErr, hangUp, listen, rawPost, sleep, trap, untilIdle } from './attack-r8-helpers';
+import { adminQuery } from '../db/support';
+import { describeErr, hangUp, hangUpSuite, rawPost, sleep, trap, untilIdle } from './attack-r8-helpers';
 
 let db: Database;
 let dbName: string;
-const T = 'r9r_items';
+let T: string;
 
 const insert = (name: string) => db.query(`INSERT INTO ${T} (name) VALUES ($1)`, [name]);
 const names = async () => (await db.query<{ name: string }>(`SELECT name FROM ${T} ORDER BY id`)).rows.map((r) => r.name);
@@ -70,22 +70,9 @@ describe('attack-r9 @Transactional + @Res() retried on 40001 after a hang-up (pg
   this.timeout(60_000);
   let server: any;
   let port: number;
-  let drop: () => Promise<void>;
-  before(async () => {
-    const pg = await createTestDatabase();
-    dbName = pg.name;
-    drop = pg.drop;
-    db = new Database({ primary: pg.url, maxConnections: 4 });
-    ({ server, port } = await listen(makeApp()));
-  });
-  after(async () => {
-    await closeServer(server);
-    await db.close({ timeoutMs: 3000 });
-    await drop();
-  });
+  hangUpSuite({ driver: 'pg', prefix: 'r9r', makeApp: () => makeApp() as any, idleMs: 8000, dbOptions: { maxConnections: 4 }, onDb: (d, name) => ((db = d), (dbName = name!)), onTable: (t) => (T = t), onListen: (l) => ({ server, port } = l) });
   beforeEach(async () => {
-    await db.query(`DROP TABLE IF EXISTS ${T}; DROP TABLE IF EXISTS ${T}_counter; DROP SEQUENCE IF EXISTS ${T}_attempts`);
-    await db.query(`CREATE TABLE ${T} (id serial PRIMARY KEY, name text)`);
+    // Beside the suite's (id, name) table: a counter and a sequence counting attempts.
     await db.query(`CREATE TABLE ${T}_counter (id int PRIMARY KEY, v int NOT NULL)`);
     await db.query(`INSERT INTO ${T}_counter VALUES (1, 0)`);
     await db.query(`CREATE SEQUENCE ${T}_attempts`);
