@@ -19,6 +19,23 @@ export function dataNodes(client: Redis | Cluster): Redis[] {
   return isCluster(client) ? client.nodes('master') : [client];
 }
 
+/** Redis Cluster's hash slots. */
+const SLOTS = 16384;
+
+/**
+ * Whether every hash slot of a Cluster client's map is served by a master it is connected to. After a
+ * failover the map can still name the dead master while its promoted replica is not yet known: reading
+ * "every master" then silently skips that master's slots.
+ */
+export function coversAllSlots(client: Cluster): boolean {
+  const masters = new Set(client.nodes('master').map((n) => `${n.options.host}:${n.options.port}`));
+  for (let slot = 0; slot < SLOTS; slot++) {
+    const key = client.slots[slot]?.[0];
+    if (key === undefined || !masters.has(key)) return false;
+  }
+  return true;
+}
+
 /** `host:port` of a connection, for messages (never the password or the URL). */
 export function endpoint(client: Redis | Cluster): string {
   if (isCluster(client)) {

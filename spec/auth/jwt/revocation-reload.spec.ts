@@ -4,6 +4,7 @@ import { RedisCache } from '../../../src/cache/redis-cache';
 import { RevocationRegistry } from '../../../src/auth/jwt/revocation-registry';
 import { RELOAD_PAGE, reloadRevocations } from '../../../src/auth/jwt/revocation-reload';
 import { deletePrefix, redisUrl, uniquePrefix } from '../../support/redis';
+import { CacheUnavailableError } from '../../../src/errors';
 
 describe('reloadRevocations', () => {
   const prefix = uniquePrefix('reload-pages');
@@ -68,5 +69,50 @@ describe('reloadRevocations', () => {
     // SCAN COUNT 1000 walks the key space in pages; each page's reads go in one pipeline
     expect(pipelines).to.be.at.most(scans);
     expect(pipelines).to.be.lessThan(50);
+  });
+});
+
+describe('reloadRevocations on a Redis Cluster whose slot map lags a failover', () => {
+  /** A Cluster client as ioredis shapes it: masters it is connected to, and the slot map (slot → [master key, …]). */
+  function fakeCluster(slotMaster: string) {
+    const scanned: string[] = [];
+    let refreshes = 0;
+    const master = { options: { host: '10.0.0.1', port: 7001 }, scan: async () => (scanned.push('7001'), ['0', []]) };
+    const client = {
+      isCluster: true,
+      status: 'ready',
+      slots: Array.from({ length: 16384 }, (_, slot) => [slot < 8192 ? '10.0.0.1:7001' : slotMaster]),
+      nodes: () => [master],
+      refreshSlotsCache: () => void refreshes++,
+    };
+    const cache = { client, run: <T>(f: () => Promise<T>) => f() } as unknown as RedisCache;
+    return { cache, scanned, refreshes: () => refreshes };
+  }
+
+  it('refuses to count as complete while some slots name a master the client does not know (their keys would be skipped), and asks for the slot map again', async () => {
+    // Half the slots still name the dead master; its promoted replica is not known yet.
+    const { cache, scanned, refreshes } = fakeCluster('10.0.0.9:7009');
+    const registry = new RevocationRegistry();
+    try {
+      const err = await reloadRevocations(cache, registry, 'p:').then(() => null, (e: unknown) => e);
+      expect(err).to.be.instanceOf(CacheUnavailableError);
+      expect((err as Error).message).to.match(/no known master/);
+      expect(refreshes()).to.equal(1);
+      expect(scanned).to.deep.equal([]);
+    } finally {
+      registry.close();
+    }
+  });
+
+  it('reads every master once every slot has a known master', async () => {
+    const { cache, scanned, refreshes } = fakeCluster('10.0.0.1:7001');
+    const registry = new RevocationRegistry();
+    try {
+      expect(await reloadRevocations(cache, registry, 'p:')).to.equal(0);
+      expect(scanned).to.deep.equal(['7001']);
+      expect(refreshes()).to.equal(0);
+    } finally {
+      registry.close();
+    }
   });
 });

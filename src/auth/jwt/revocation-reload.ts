@@ -6,7 +6,7 @@
  */
 import type Redis from 'ioredis';
 import type { RedisCache } from '../../cache/redis-cache';
-import { dataNodes, isCluster } from '../../cache/cluster';
+import { coversAllSlots, dataNodes, isCluster } from '../../cache/cluster';
 import { CacheUnavailableError } from '../../errors';
 import { parseRevocation, type RevocationRegistry } from './revocation-registry';
 
@@ -31,6 +31,12 @@ export async function reloadRevocations(cache: RedisCache, registry: RevocationR
   let loaded = 0;
   // Until a Cluster knows its slots, its node list is partial: a reload then would miss masters.
   if (isCluster(cache.client) && cache.client.status !== 'ready') throw new CacheUnavailableError('the Redis Cluster is not ready');
+  // Nor while some slots have no known master (a replica promoted that the client has not learned of):
+  // an idle client may never learn it by itself, so ask for the slot map again, and the caller retries.
+  if (isCluster(cache.client) && !coversAllSlots(cache.client)) {
+    cache.client.refreshSlotsCache();
+    throw new CacheUnavailableError('some Redis Cluster slots have no known master');
+  }
   for (const node of dataNodes(cache.client)) {
     let cursor = '0';
     do {
